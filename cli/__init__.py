@@ -1,0 +1,1 @@
+"""The ``naswot-ray`` command line (click). Thin: parses, validates, calls the library."""

@@ -1,0 +1,19 @@
+"""Errors that reach the user as one clear line.
+
+Every bad input (an unknown name, a malformed list, a missing file) raises :class:`InputError`
+*before* anything is written, so the CLI can print the message on one line and exit with code 2.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+
+class InputError(ValueError):
+    """Bad user input. The message names the bad value and, where there are any, the valid choices."""
+
+
+def unknown_choice(kind: str, value: object, choices: Iterable[str]) -> InputError:
+    """Build the standard error for a name that is not one of the valid choices."""
+    valid = ", ".join(sorted(choices))
+    return InputError(f"unknown {kind} {value!r}; valid choices: {valid}")

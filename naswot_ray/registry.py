@@ -1,0 +1,67 @@
+"""A tiny name -> factory registry shared by spaces, metrics and batch sources.
+
+Why a registry: the CLI, engine, store and analysis discover what exists by name, so adding a space
+or a metric means writing one module that registers itself, and nothing else changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Generic, TypeVar
+
+from naswot_ray.errors import unknown_choice
+
+T = TypeVar("T")
+
+
+class Registry(Generic[T]):
+    """Maps names (and aliases) to factories that build ``T`` objects."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self._factories: dict[str, Callable[[], T]] = {}
+        self._aliases: dict[str, str] = {}
+
+    def register(self, name: str, *, aliases: tuple[str, ...] = ()) -> Callable[[Callable[[], T]], Callable[[], T]]:
+        """Decorator: register ``factory`` (a class or a zero-argument callable) under ``name``."""
+
+        def decorate(factory: Callable[[], T]) -> Callable[[], T]:
+            self.add(name, factory, aliases=aliases)
+            return factory
+
+        return decorate
+
+    def add(self, name: str, factory: Callable[[], T], *, aliases: tuple[str, ...] = ()) -> None:
+        if name in self._factories or name in self._aliases:
+            raise ValueError(f"{self.kind} {name!r} registered twice")
+        self._factories[name] = factory
+        for alias in aliases:
+            if alias in self._factories or alias in self._aliases:
+                raise ValueError(f"{self.kind} alias {alias!r} registered twice")
+            self._aliases[alias] = name
+
+    def canonical_name(self, name: str) -> str:
+        """Resolve an alias; raise a one-line :class:`InputError` for unknown names."""
+        if name in self._factories:
+            return name
+        if name in self._aliases:
+            return self._aliases[name]
+        raise unknown_choice(self.kind, name, self.names(include_aliases=True))
+
+    def get(self, name: str) -> T:
+        return self._factories[self.canonical_name(name)]()
+
+    def names(self, *, include_aliases: bool = False) -> list[str]:
+        names = list(self._factories)
+        if include_aliases:
+            names += list(self._aliases)
+        return names
+
+    def aliases_of(self, name: str) -> list[str]:
+        return [alias for alias, target in self._aliases.items() if target == name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._factories or name in self._aliases
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._factories)

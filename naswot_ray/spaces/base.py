@@ -1,0 +1,83 @@
+"""The SearchSpace abstraction every benchmark space implements.
+
+An architecture (``Arch``) is a small, hashable, serialisable string: the benchmark's own string form
+where one exists (NB201 ``|nor_conv_3x3~0|+|...|``), so results join with official tables by string
+as well as by index. Index order equals the benchmark's own index order.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+
+import numpy as np
+from torch import nn
+
+from naswot_ray.errors import InputError
+
+Arch = str
+
+
+class SearchSpace(ABC):
+    """A finite (``size`` is an int) or open-ended (``size`` is None) set of architectures.
+
+    Subclasses set ``name``, ``size``, ``input_size`` (the native image side, e.g. 32 for CIFAR) and
+    implement the abstract methods. Networks returned by :meth:`build` map an NCHW batch to logits
+    (one tensor, never a tuple), so metrics never have to guess which output is which.
+    """
+
+    name: str = ""
+    size: int | None = None
+    input_size: int = 32
+    #: one line for ``naswot-ray spaces``
+    description: str = ""
+
+    # -- index <-> architecture -------------------------------------------------------------
+    @abstractmethod
+    def arch(self, index: int) -> Arch:
+        """The architecture at ``index`` (the benchmark's own index order)."""
+
+    @abstractmethod
+    def index(self, arch: Arch) -> int:
+        """The index of ``arch``; raises :class:`InputError` when it is not in the space."""
+
+    def parse_arch(self, text: str) -> Arch:
+        """Validate a user-supplied architecture string; raise :class:`InputError` when malformed."""
+        self.index(text)
+        return text
+
+    def iter_all(self) -> Iterator[int]:
+        """Every index, in order. Open-ended spaces raise: they have no 'all'."""
+        if self.size is None:
+            raise InputError(f"space {self.name!r} has no fixed size; pass --limit or --indices")
+        return iter(range(self.size))
+
+    def check_index(self, index: int) -> int:
+        if index < 0 or (self.size is not None and index >= self.size):
+            upper = "unbounded" if self.size is None else str(self.size - 1)
+            raise InputError(f"index {index} is outside space {self.name!r} (valid: 0..{upper})")
+        return index
+
+    # -- sampling and mutation --------------------------------------------------------------
+    def sample(self, rng: np.random.Generator, n: int) -> list[int]:
+        """``n`` indices drawn uniformly with replacement (Algorithm 1 samples with replacement)."""
+        if self.size is None:
+            raise NotImplementedError(f"{self.name}: open-ended spaces must override sample()")
+        return [int(i) for i in rng.integers(0, self.size, size=n)]
+
+    @abstractmethod
+    def mutate(self, arch: Arch, rng: np.random.Generator) -> Arch:
+        """A neighbour of ``arch``: one decision changed to a different value."""
+
+    # -- networks ---------------------------------------------------------------------------
+    @abstractmethod
+    def build(self, arch: Arch, num_classes: int) -> nn.Module:
+        """Our own PyTorch network for ``arch`` with a linear head of ``num_classes`` outputs."""
+
+    def canonical(self, arch: Arch) -> str:
+        """An isomorphism-invariant key; spaces without a known isomorphism return ``arch``."""
+        return arch
+
+    def describe(self) -> str:
+        size = "open-ended" if self.size is None else f"{self.size:,} architectures"
+        return f"{self.name}: {size}. {self.description}".strip()
