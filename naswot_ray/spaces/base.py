@@ -78,6 +78,32 @@ class SearchSpace(ABC):
         """An isomorphism-invariant key; spaces without a known isomorphism return ``arch``."""
         return arch
 
+    # -- options ------------------------------------------------------------------------------
+    #: names accepted by :meth:`with_options` (e.g. ``stem_channels`` for nb101)
+    option_names: tuple[str, ...] = ()
+
+    def with_options(self, **options: object) -> "SearchSpace":
+        """A configured copy (e.g. NB101 with a 16-channel stem); unknown options raise InputError.
+
+        Options that change the networks must show up in :meth:`options_key`, which the store keeps
+        in every score row so results of differently configured spaces never mix.
+        """
+        options = {k: v for k, v in options.items() if v is not None}
+        unknown = sorted(set(options) - set(self.option_names))
+        if unknown:
+            valid = ", ".join(self.option_names) or "none"
+            raise InputError(f"space {self.name!r} has no option {unknown[0]!r}; valid options: {valid}")
+        if not options:
+            return self
+        return self._configured(**options)
+
+    def _configured(self, **options: object) -> "SearchSpace":
+        raise NotImplementedError(f"{self.name}: declares options but does not implement _configured")
+
+    def options_key(self) -> str:
+        """A stable string of the options that change networks; '' for the default configuration."""
+        return ""
+
     def describe(self) -> str:
         size = "open-ended" if self.size is None else f"{self.size:,} architectures"
         return f"{self.name}: {size}. {self.description}".strip()
