@@ -1,0 +1,31 @@
+"""The ``naswot-ray`` command group. Each command lives in its own module and registers here."""
+
+from __future__ import annotations
+
+import click
+
+import naswot_ray
+from cli.errors import run_cli
+from cli.export import export_command
+from cli.listing import metrics_command, spaces_command
+from cli.score import score_all_command
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+@click.version_option(naswot_ray.__version__, prog_name="naswot-ray")
+def app() -> None:
+    """Score neural architectures without training, over whole NAS benchmark spaces, on Ray."""
+
+
+app.add_command(score_all_command)
+app.add_command(export_command)
+app.add_command(spaces_command)
+app.add_command(metrics_command)
+
+
+def main(args: list[str] | None = None) -> None:
+    run_cli(app, args)
+
+
+if __name__ == "__main__":
+    main()

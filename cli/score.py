@@ -1,0 +1,73 @@
+"""``naswot-ray score-all``: score every (or a chosen set of) architecture(s) of a space on Ray."""
+
+from __future__ import annotations
+
+import click
+
+from naswot_ray.data.sources import BatchSpec
+from naswot_ray.engine.job import ScoreJob, parse_index_list
+from naswot_ray.metrics import parse_metric_list
+from naswot_ray.spaces import get_space
+from naswot_ray.store import DEFAULT_STORE
+
+
+@click.command("score-all")
+@click.option("--space", default="nb201", show_default=True, help="Search space (see `naswot-ray spaces`).")
+@click.option("--metrics", "metrics_text", default="naswot", show_default=True,
+              help="Comma-separated metrics (see `naswot-ray metrics`), e.g. naswot,params.")
+@click.option("--dataset", default="cifar10", show_default=True,
+              help="Mini-batch source: cifar10, cifar100, imagenet16-120, random or npz:PATH.")
+@click.option("--data-root", default=None, help="Directory holding the dataset files (default ~/.cache/naswot-ray/data).")
+@click.option("--norm", default=None, help="Normalisation statistics (cifar10, cifar100, imagenet16-120, imagenet); "
+              "default: the dataset's own, cifar10 for npz.")
+@click.option("--batch-size", default=128, show_default=True, type=int)
+@click.option("--seed", default=1, show_default=True, type=int, help="Run seed: batch draw, --limit sample, init seeds.")
+@click.option("--mode", default=None, help="Metric mode, e.g. naswot reference|clean (default: each metric's default).")
+@click.option("--limit", default=None, type=int, help="Score a seeded uniform sample of N architectures.")
+@click.option("--indices", "indices_text", default=None, help="Score exactly these indices, e.g. 1,5,9 or 0-99.")
+@click.option("--store", default=DEFAULT_STORE, show_default=True, help="Store directory or URI (s3://...).")
+@click.option("--address", default=None, help="Ray cluster address (e.g. auto); default: start a local Ray.")
+@click.option("--num-workers", default=None, type=int, help="Scorer actors (default: one per GPU, else one per CPU).")
+@click.option("--gpus-per-worker", default=None, type=float, help="GPUs per scorer actor; fractions share a GPU.")
+@click.option("--num-classes", default=None, type=int, help="Network head size (default: the dataset's class count).")
+@click.option("--bn-mode", default="train", show_default=True, help="BatchNorm during scoring: train (batch stats) or eval.")
+@click.option("--device", default=None, help="Force a device (cpu, cuda); default: cuda when the worker has a GPU.")
+@click.option("--chunk-size", default=None, type=int, help="Architectures per lease (default: automatic).")
+@click.option("--channels-last/--no-channels-last", default=None, help="NHWC memory format (default: off).")
+@click.option("--retry-errors", is_flag=True, help="Rescore keys stored with status=error.")
+@click.option("--nb101-stem", default=None, type=int, help="NB101 stem width (128 default; 16 is the NASWOT setting).")
+@click.option("--nds-data", default=None, help="Official NDS JSON file: score exactly its records.")
+@click.option("--nds-compat", default=None, help="NDS builder: nds (faithful, default) or naswot (the NASWOT code's variant).")
+@click.option("--no-progress", is_flag=True, help="No progress bar.")
+@click.option("--no-dashboard", is_flag=True, help="Start the local Ray without its dashboard.")
+def score_all_command(space: str, metrics_text: str, dataset: str, data_root: str | None, norm: str | None,
+                      batch_size: int, seed: int, mode: str | None, limit: int | None, indices_text: str | None,
+                      store: str, address: str | None, num_workers: int | None, gpus_per_worker: float | None,
+                      num_classes: int | None, bn_mode: str, device: str | None, chunk_size: int | None,
+                      channels_last: bool | None, retry_errors: bool, nb101_stem: int | None,
+                      nds_data: str | None, nds_compat: str | None, no_progress: bool, no_dashboard: bool) -> None:
+    """Score architectures of a space and store one row per (architecture, metric).
+
+    Rerunning the same command resumes: keys already in the store are skipped.
+    """
+    from naswot_ray.engine.driver import run_score_all  # imports Ray: only when actually scoring
+
+    space_options = {"stem_channels": nb101_stem, "data_file": nds_data, "compat": nds_compat}
+    space_obj = get_space(space).with_options(**space_options)
+    job = ScoreJob(
+        space=space_obj.name,
+        metrics=parse_metric_list(metrics_text),
+        batch=BatchSpec(dataset=dataset, batch_size=batch_size, seed=seed, data_root=data_root, norm=norm,
+                        image_size=space_obj.input_size, num_classes=num_classes or 10),
+        store=store, mode=mode, space_options={k: v for k, v in space_options.items() if v is not None},
+        seed=seed, bn_mode=bn_mode, num_classes=num_classes, limit=limit,
+        indices=parse_index_list(indices_text) if indices_text is not None else None,
+        address=address, num_workers=num_workers, gpus_per_worker=gpus_per_worker, chunk_size=chunk_size,
+        device=device, channels_last=channels_last, retry_errors=retry_errors, progress=not no_progress,
+        dashboard=not no_dashboard,
+    )
+    job.validate()
+    summary = run_score_all(job)
+    for line in summary.lines():
+        click.echo(line)
+    click.echo(f"store: {store}")

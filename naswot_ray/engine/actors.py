@@ -1,0 +1,71 @@
+"""The Ray actors: the sampler that owns the queue and the scorers that pull chunks from it.
+
+Scorers are pull-based: each ``score_next`` call leases a chunk from the sampler, scores it, and
+returns the rows to the driver, which writes them. The batch arrives once per actor as an object
+reference resolved by Ray, never as a DataLoader per architecture.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+import ray
+
+from naswot_ray.data.base import Batch
+from naswot_ray.engine.job import ScoreJob
+from naswot_ray.engine.leases import LeaseQueue
+
+
+@ray.remote(num_cpus=0, max_restarts=0)
+class SamplerActor:
+    """Owns the queue of architecture indices still to score; leases chunks to scorers."""
+
+    def __init__(self, indices: list[int], chunk_size: int, max_attempts: int = 2) -> None:
+        self.queue = LeaseQueue(indices, chunk_size, max_attempts=max_attempts)
+
+    def lease(self, worker: str, completed: int | None = None) -> tuple[int, list[int]] | None:
+        return self.queue.lease(worker, completed)
+
+    def complete(self, lease_id: int) -> bool:
+        return self.queue.complete(lease_id)
+
+    def requeue_worker(self, worker: str) -> list[int]:
+        return self.queue.requeue_worker(worker)
+
+    def stats(self) -> dict[str, int]:
+        return self.queue.stats()
+
+    def done(self) -> bool:
+        return self.queue.done()
+
+
+@ray.remote
+class ScorerActor:
+    """Holds the batch and the built metric set; scores the chunks it pulls."""
+
+    def __init__(self, job: ScoreJob, batch: Batch, worker: str, run_id: str, threads: int) -> None:
+        import torch
+
+        from naswot_ray.engine.worker import ArchScorer
+
+        torch.set_num_threads(max(1, threads))
+        self.worker = worker
+        self.scorer = ArchScorer(job, batch, worker=worker, run_id=run_id)
+
+    def score_next(self, sampler: "ray.actor.ActorHandle", completed: int | None = None
+                   ) -> tuple[int, list[dict], dict] | None:
+        """Report ``completed`` (the lease whose rows the driver now holds), lease a chunk, score it."""
+        leased = ray.get(sampler.lease.remote(self.worker, completed))
+        if leased is None:
+            return None
+        lease_id, indices = leased
+        started = time.perf_counter()
+        rows = self.scorer.score_indices(indices)
+        info = {"worker": self.worker, "pid": os.getpid(), "seconds": time.perf_counter() - started,
+                "archs": len(indices)}
+        return lease_id, rows, info
+
+    def where(self) -> dict:
+        return {"worker": self.worker, "pid": os.getpid(), "node": ray.get_runtime_context().get_node_id(),
+                "device": str(self.scorer.device)}

@@ -1,0 +1,135 @@
+"""What one ``score-all`` invocation asks for, resolved and validated before anything runs.
+
+Kept free of Ray so the CLI can build and validate a job (and reject bad input with one line and
+nothing written) before a cluster is even contacted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+
+from naswot_ray.data.sources import BatchSpec, check_batch_spec
+from naswot_ray.errors import InputError
+from naswot_ray.metrics import get_metric
+from naswot_ray.spaces import SearchSpace, get_space
+
+BN_MODES = ("train", "eval")
+
+
+@dataclass
+class ScoreJob:
+    space: str
+    metrics: list[str]
+    batch: BatchSpec
+    store: str
+    mode: str | None = None
+    space_options: dict = field(default_factory=dict)
+    seed: int = 1
+    bn_mode: str = "train"
+    num_classes: int | None = None
+    limit: int | None = None
+    indices: list[int] | None = None
+    address: str | None = None
+    num_workers: int | None = None
+    gpus_per_worker: float | None = None
+    cpus_per_worker: float = 1.0
+    chunk_size: int | None = None
+    device: str | None = None
+    channels_last: bool | None = None
+    retry_errors: bool = False
+    arch_timeout: float | None = None
+    dedupe: bool = False
+    flush_rows: int = 2000
+    flush_seconds: float = 60.0
+    progress: bool = True
+    dashboard: bool = True
+
+    # -- derived -----------------------------------------------------------------------------
+    def resolved_space(self) -> SearchSpace:
+        return get_space(self.space).with_options(**self.space_options)
+
+    @property
+    def head_classes(self) -> int:
+        """Network head size: ``--num-classes`` if given, else the dataset's class count."""
+        return self.num_classes if self.num_classes is not None else self.batch.dataset_classes
+
+    def metric_modes(self) -> dict[str, str]:
+        return {name: get_metric(name).resolve_mode(self.mode) for name in self.metrics}
+
+    def requested_indices(self) -> list[int]:
+        space = self.resolved_space()
+        if self.indices is not None:
+            return [space.check_index(i) for i in dict.fromkeys(self.indices)]
+        if self.limit is not None:
+            if space.size is None:
+                return list(range(self.limit))
+            # --limit takes a prefix of a seeded permutation, not the first N indices: a partial run
+            # is a uniform sample of the space, and a larger --limit with the same seed extends it.
+            import numpy as np
+
+            order = np.random.default_rng(self.seed).permutation(space.size)
+            return sorted(int(i) for i in order[: min(self.limit, space.size)])
+        return list(space.iter_all())
+
+    def validate(self) -> None:
+        """Raise one-line InputErrors for every bad field; reads no pixels and writes nothing."""
+        space = self.resolved_space()
+        self.space = space.name
+        if not self.metrics:
+            raise InputError("no metrics requested")
+        for name in self.metrics:
+            get_metric(name)
+        if self.mode is not None and not any(self.mode in get_metric(n).modes for n in self.metrics):
+            modes = sorted({m for n in self.metrics for m in get_metric(n).modes})
+            raise InputError(f"unknown mode {self.mode!r} for metrics {', '.join(self.metrics)}; valid choices: {', '.join(modes)}")
+        if self.bn_mode not in BN_MODES:
+            raise InputError(f"unknown BN mode {self.bn_mode!r}; valid choices: {', '.join(BN_MODES)}")
+        if self.limit is not None and self.limit < 1:
+            raise InputError(f"--limit must be at least 1, got {self.limit}")
+        if self.limit is not None and self.indices is not None:
+            raise InputError("--limit and --indices cannot be combined; pick one")
+        if self.indices is not None:
+            for i in self.indices:
+                space.check_index(i)
+        elif self.limit is None and space.size is None:
+            raise InputError(f"space {space.name!r} is open-ended; pass --limit N or --indices")
+        if self.num_workers is not None and self.num_workers < 1:
+            raise InputError(f"--num-workers must be at least 1, got {self.num_workers}")
+        if self.gpus_per_worker is not None and not (0 < self.gpus_per_worker <= 8):
+            raise InputError(f"--gpus-per-worker must be in (0, 8], got {self.gpus_per_worker}")
+        if self.num_classes is not None and self.num_classes < 1:
+            raise InputError(f"--num-classes must be at least 1, got {self.num_classes}")
+        if self.arch_timeout is not None and self.arch_timeout <= 0:
+            raise InputError(f"--arch-timeout must be positive, got {self.arch_timeout}")
+        check_batch_spec(self.batch)
+
+    def config_json(self) -> str:
+        data = asdict(self)
+        return json.dumps(data, sort_keys=True, default=str)
+
+    def fingerprint(self) -> str:
+        return hashlib.sha1(self.config_json().encode()).hexdigest()[:12]
+
+
+def parse_index_list(text: str) -> list[int]:
+    """Parse ``1,5,9`` or ``0-99,200`` into indices; anything else raises a one-line InputError."""
+    out: list[int] = []
+    for part in text.split(","):
+        part = part.strip()
+        try:
+            if "-" in part[1:]:
+                lo_text, hi_text = part.split("-", 1)
+                lo, hi = int(lo_text), int(hi_text)
+                if hi < lo:
+                    raise ValueError
+                out.extend(range(lo, hi + 1))
+            else:
+                out.append(int(part))
+        except ValueError:
+            raise InputError(f"malformed index list {text!r} at {part!r}; expected comma-separated "
+                             "non-negative integers or ranges like 1,5,9 or 0-99") from None
+    if any(i < 0 for i in out):
+        raise InputError(f"malformed index list {text!r}; indices must be non-negative")
+    return out
