@@ -38,6 +38,10 @@ from naswot_ray.store import DEFAULT_STORE
 @click.option("--nb101-stem", default=None, type=int, help="NB101 stem width (128 default; 16 is the NASWOT setting).")
 @click.option("--nds-data", default=None, help="Official NDS JSON file: score exactly its records.")
 @click.option("--nds-compat", default=None, help="NDS builder: nds (faithful, default) or naswot (the NASWOT code's variant).")
+@click.option("--flush-rows", default=2000, show_default=True, type=int, hidden=True,
+              help="Write a part file every N rows (smaller = less lost on a crash, more files).")
+@click.option("--flush-seconds", default=60.0, show_default=True, type=float, hidden=True,
+              help="Write a part file at least this often.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 @click.option("--no-dashboard", is_flag=True, help="Start the local Ray without its dashboard.")
 def score_all_command(space: str, metrics_text: str, dataset: str, data_root: str | None, norm: str | None,
@@ -45,7 +49,8 @@ def score_all_command(space: str, metrics_text: str, dataset: str, data_root: st
                       store: str, address: str | None, num_workers: int | None, gpus_per_worker: float | None,
                       num_classes: int | None, bn_mode: str, device: str | None, chunk_size: int | None,
                       channels_last: bool | None, retry_errors: bool, nb101_stem: int | None,
-                      nds_data: str | None, nds_compat: str | None, no_progress: bool, no_dashboard: bool) -> None:
+                      nds_data: str | None, nds_compat: str | None, flush_rows: int, flush_seconds: float,
+                      no_progress: bool, no_dashboard: bool) -> None:
     """Score architectures of a space and store one row per (architecture, metric).
 
     Rerunning the same command resumes: keys already in the store are skipped.
@@ -64,7 +69,7 @@ def score_all_command(space: str, metrics_text: str, dataset: str, data_root: st
         indices=parse_index_list(indices_text) if indices_text is not None else None,
         address=address, num_workers=num_workers, gpus_per_worker=gpus_per_worker, chunk_size=chunk_size,
         device=device, channels_last=channels_last, retry_errors=retry_errors, progress=not no_progress,
-        dashboard=not no_dashboard,
+        dashboard=not no_dashboard, flush_rows=flush_rows, flush_seconds=flush_seconds,
     )
     job.validate()
     summary = run_score_all(job)
