@@ -16,7 +16,7 @@ from naswot_ray.spaces.base import Arch, SearchSpace
 SPACES: Registry[SearchSpace] = Registry("space")
 register_space = SPACES.register
 
-_MODULES = ("nb201", "nb101", "nds")
+_MODULES = ("nb201", "nats_sss", "nb101", "nds")
 
 
 @functools.cache
