@@ -1,7 +1,7 @@
 """NASWOT (Mellor et al., ICML 2021): log|det K| of the rectifier-code kernel of one mini-batch.
 
 K = sum over rectifier calls of C C^T + (1-C)(1-C)^T, with C the 0/1 code 1[input > 0] of each unit
-for each image; computed as K = (S S^T + N_A)/2 with S = 2C-1, one GEMM per rectifier call.
+for each image; computed from the accumulated Gram matrix of the codes, one GEMM per rectifier call.
 One inference-mode forward, no labels, no backward; higher is better.
 
 Modes (recorded in the score row):
@@ -10,9 +10,9 @@ Modes (recorded in the score row):
   edge's rectifier is counted twice, which is what the published numbers contain.
 - ``clean``: each rectifier module (ReLU, ReLU6, LeakyReLU, PReLU, RReLU) exactly once.
 
-Why a pre-hook on the module input: 1[x > 0] equals 1[ReLU(x) > 0], and a pre-hook sees the input
-before an in-place ReLU overwrites it. Why exact arithmetic: every per-call GEMM of +-1 codes is an
-integer below 2^24 (exact in float32 and TF32), and the sum is kept in float64, so K is exact and
+Why codes from the rectifier's output: 1[x > 0] equals sign(ReLU(x)), one cheap pass that is also
+right for in-place ReLUs. Why exact arithmetic: every per-call GEMM of 0/1 codes is an integer below
+2^24 (exact in float32, TF32 and fp16-in/fp32-out), and the sum is kept in float64, so K is exact and
 the only rounding left is float64 ``slogdet``. A singular K (e.g. an all-``none`` cell, whose codes
 are identical for every image) gives -inf, a legal value.
 """
@@ -29,6 +29,8 @@ from naswot_ray.metrics import register_metric
 from naswot_ray.metrics.base import ForwardObserver, Metric, MetricNeeds, ScoringContext
 
 RECTIFIERS = (nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.PReLU, nn.RReLU)
+#: rectifiers whose output is >= 0, so sign(output) is exactly the 0/1 code 1[input > 0]
+NONNEGATIVE = (nn.ReLU, nn.ReLU6)
 
 
 def hooked_modules(model: nn.Module, mode: str) -> list[nn.Module]:
@@ -39,32 +41,101 @@ def hooked_modules(model: nn.Module, mode: str) -> list[nn.Module]:
 
 
 class KernelAccumulator:
-    """Accumulates K = sum S S^T (float64, on the model's device) and N_A from rectifier inputs."""
+    """Accumulates the Gram matrix of 0/1 codes, G = sum_l w_l C_l C_l^T (float64), and N_A.
+
+    K follows from G alone: per layer C C^T + (1-C)(1-C)^T = 2 C C^T - r 1^T - 1 r^T + n J, with
+    r = row sums of C = diag(C C^T), so K = 2G - d 1^T - 1 d^T + N_A J with d = diag(G). One GEMM and
+    no extra elementwise pass per rectifier call; every per-call product is an exact integer.
+    """
 
     def __init__(self) -> None:
         self.gram: torch.Tensor | None = None
         self.units = 0
         self.calls = 0
 
-    def add(self, activations: torch.Tensor) -> None:
-        a = activations.detach().reshape(activations.shape[0], -1)
-        signs = (a > 0).to(torch.float32).mul_(2.0).sub_(1.0)
-        product = signs @ signs.T
+    def add_codes(self, codes: torch.Tensor, weight: int = 1) -> None:
+        """Add 0/1 ``codes`` (any shape with the batch first) counted ``weight`` times."""
+        c = codes.reshape(codes.shape[0], -1)
+        if c.dtype != torch.float32:
+            c = c.to(torch.float32)
+        product = _gram(c)
+        if weight != 1:
+            product = product.mul_(weight)
         if self.gram is None:
             self.gram = product.to(torch.float64)
         else:
             self.gram.add_(product)
-        self.units += a.shape[1]
-        self.calls += 1
+        self.units += weight * c.shape[1]
+        self.calls += weight
+
+    def add(self, activations: torch.Tensor) -> None:
+        """Add the codes 1[a > 0] of pre-activation inputs ``a``."""
+        self.add_codes(activations.detach().gt(0))
 
     def kernel(self) -> torch.Tensor:
         if self.gram is None:
             raise ValueError("the network has no rectifier to hook; NASWOT is undefined for it")
-        return (self.gram + float(self.units)) * 0.5
+        d = torch.diagonal(self.gram)
+        return 2.0 * self.gram - d.unsqueeze(0) - d.unsqueeze(1) + float(self.units)
 
     def logdet(self) -> float:
         _sign, logabs = torch.linalg.slogdet(self.kernel().cpu())
         return float(logabs)
+
+
+def _gram(c: torch.Tensor) -> torch.Tensor:
+    """c @ c.T, exact for 0/1 inputs: fp16 tensor cores with fp32 output on CUDA, fp32 elsewhere."""
+    if c.is_cuda:
+        half = c.to(torch.float16)
+        try:
+            return torch.mm(half, half.T, out_dtype=torch.float32)
+        except (TypeError, RuntimeError):
+            pass
+    return c @ c.T
+
+
+class _Hooks:
+    """Forward hooks that feed a :class:`KernelAccumulator` for one forward pass.
+
+    Rectifiers read their codes off their *output* (sign(ReLU(x)) = 1[x > 0], one cheap pass, and
+    correct for in-place ReLUs). A hooked container (reference mode) whose input goes straight into a
+    hooked rectifier is not computed again: the rectifier's product is counted once more instead.
+    Containers whose input reaches no hooked rectifier are computed from their input at the end.
+    """
+
+    def __init__(self, model: nn.Module, mode: str) -> None:
+        self.acc = KernelAccumulator()
+        self.pending: dict[int, tuple[torch.Tensor, int]] = {}
+        self.handles = []
+        for module in hooked_modules(model, mode):
+            if isinstance(module, RECTIFIERS):
+                self.handles.append(module.register_forward_hook(self._rectifier))
+            else:
+                self.handles.append(module.register_forward_pre_hook(self._container))
+
+    def _container(self, _module: nn.Module, inputs: tuple[torch.Tensor, ...]) -> None:
+        tensor = inputs[0]
+        _, count = self.pending.get(id(tensor), (tensor, 0))
+        self.pending[id(tensor)] = (tensor, count + 1)
+
+    def _rectifier(self, module: nn.Module, inputs: tuple[torch.Tensor, ...], output: torch.Tensor) -> None:
+        weight = 1
+        entry = self.pending.pop(id(inputs[0]), None)
+        if entry is not None and entry[0] is inputs[0]:
+            weight += entry[1]
+        if isinstance(module, NONNEGATIVE):
+            codes = torch.sign(output.detach())
+        else:
+            codes = output.detach().gt(0)
+        self.acc.add_codes(codes, weight)
+
+    def finish(self) -> float:
+        for handle in self.handles:
+            handle.remove()
+        for tensor, count in self.pending.values():
+            self.acc.add_codes(tensor.detach().gt(0), count)
+        self.pending.clear()
+        return self.acc.logdet()
 
 
 @register_metric("naswot")
@@ -76,19 +147,7 @@ class NaswotMetric(Metric, ForwardObserver):
     modes = ("reference", "clean")
 
     def attach(self, model: nn.Module, batch: Batch, *, mode: str) -> Callable[[], float]:
-        acc = KernelAccumulator()
-
-        def hook(_module: nn.Module, inputs: tuple[torch.Tensor, ...]) -> None:
-            acc.add(inputs[0])
-
-        handles = [m.register_forward_pre_hook(hook) for m in hooked_modules(model, mode)]
-
-        def finish() -> float:
-            for handle in handles:
-                handle.remove()
-            return acc.logdet()
-
-        return finish
+        return _Hooks(model, mode).finish
 
     def score(self, model: nn.Module, batch: Batch, *, seed: int, mode: str, ctx: ScoringContext) -> float:
         finish = self.attach(model, batch, mode=mode)

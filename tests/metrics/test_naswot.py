@@ -74,12 +74,14 @@ def reference_three_pass(net: nn.Module, x: torch.Tensor) -> tuple[np.ndarray, f
 
 def fast_kernel(net: nn.Module, x: torch.Tensor, mode: str) -> tuple[np.ndarray, float]:
     acc = KernelAccumulator()
-    handles = [m.register_forward_pre_hook(lambda _m, inp: acc.add(inp[0])) for m in hooked_modules(net, mode)]
+    from naswot_ray.metrics.naswot import _Hooks
+
+    hooks = _Hooks(net, mode)
+    acc = hooks.acc
     with torch.inference_mode():
         net(x)
-    for h in handles:
-        h.remove()
-    return acc.kernel().numpy(), acc.logdet()
+    value = hooks.finish()
+    return acc.kernel().numpy(), value
 
 
 def _cells() -> list[str]:
