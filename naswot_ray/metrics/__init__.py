@@ -16,7 +16,7 @@ from naswot_ray.registry import Registry
 METRICS: Registry[Metric] = Registry("metric")
 register_metric = METRICS.register
 
-_MODULES = ("naswot", "params")
+_MODULES = ("naswot", "params", "epsilon", "ntk_cond", "linear_regions", "synflow", "grad_norm", "snip", "grasp", "fisher", "jacob_cov", "flops")
 
 
 @functools.cache
