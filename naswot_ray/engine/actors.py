@@ -15,23 +15,30 @@ import ray
 from naswot_ray.data.base import Batch
 from naswot_ray.engine.job import ScoreJob
 from naswot_ray.engine.leases import LeaseQueue
+from naswot_ray.engine.telemetry import QueueTelemetry, ScorerTelemetry
 
 
 @ray.remote(num_cpus=0, max_restarts=0)
 class SamplerActor:
     """Owns the queue of architecture indices still to score; leases chunks to scorers."""
 
-    def __init__(self, indices: list[int], chunk_size: int, max_attempts: int = 2) -> None:
+    def __init__(self, indices: list[int], chunk_size: int, max_attempts: int = 2, run_id: str = "") -> None:
         self.queue = LeaseQueue(indices, chunk_size, max_attempts=max_attempts)
+        self.telemetry = QueueTelemetry(run_id)
+        self.telemetry.set_depth(self.queue.stats()["pending"])
 
     def lease(self, worker: str, completed: int | None = None) -> tuple[int, list[int]] | None:
-        return self.queue.lease(worker, completed)
+        leased = self.queue.lease(worker, completed)
+        self.telemetry.set_depth(self.queue.stats()["pending"])
+        return leased
 
     def complete(self, lease_id: int) -> bool:
         return self.queue.complete(lease_id)
 
     def requeue_worker(self, worker: str) -> list[int]:
-        return self.queue.requeue_worker(worker)
+        abandoned = self.queue.requeue_worker(worker)
+        self.telemetry.set_depth(self.queue.stats()["pending"])
+        return abandoned
 
     def stats(self) -> dict[str, int]:
         return self.queue.stats()
@@ -52,6 +59,7 @@ class ScorerActor:
         torch.set_num_threads(max(1, threads))
         self.worker = worker
         self.scorer = ArchScorer(job, batch, worker=worker, run_id=run_id)
+        self.telemetry = ScorerTelemetry()
 
     def score_next(self, sampler: "ray.actor.ActorHandle", completed: int | None = None
                    ) -> tuple[int, list[dict], dict] | None:
@@ -62,6 +70,7 @@ class ScorerActor:
         lease_id, indices = leased
         started = time.perf_counter()
         rows = self.scorer.score_indices(indices)
+        self.telemetry.record(rows)
         info = {"worker": self.worker, "pid": os.getpid(), "seconds": time.perf_counter() - started,
                 "archs": len(indices)}
         return lease_id, rows, info

@@ -27,7 +27,7 @@ from naswot_ray.data.sources import draw_batch
 from naswot_ray.engine.actors import SamplerActor, ScorerActor
 from naswot_ray.engine.job import ScoreJob
 from naswot_ray.engine.progress import Progress
-from naswot_ray.engine.worker import score_row
+from naswot_ray.engine.worker import batch_identity, score_row
 from naswot_ray.metrics import get_metric
 from naswot_ray.store import Store, score_key
 
@@ -91,14 +91,11 @@ class PartWriter:
 
 
 def expected_keys(job: ScoreJob, batch: Batch, index: int, space_options: str, space_name: str) -> list[str]:
-    keys = []
-    for name, mode in job.metric_modes().items():
-        metric = get_metric(name)
-        keys.append(score_key(space=space_name, space_options=space_options, arch_index=index, metric=name,
-                              mode=mode, bn_mode=job.bn_mode, num_classes=job.head_classes,
-                              batch_sha256=batch.provenance.sha256 if metric.needs.data else "none",
-                              seed=job.seed))
-    return keys
+    """The score keys a complete result for architecture ``index`` consists of (one per metric)."""
+    return [score_key(space=space_name, space_options=space_options, arch_index=index, metric=name, mode=mode,
+                      bn_mode=job.bn_mode, num_classes=job.head_classes,
+                      batch_sha256=batch_identity(get_metric(name), batch), seed=job.seed)
+            for name, mode in job.metric_modes().items()]
 
 
 def run_score_all(job: ScoreJob, *, command: str = "score-all") -> RunSummary:
@@ -135,11 +132,13 @@ def run_score_all(job: ScoreJob, *, command: str = "score-all") -> RunSummary:
     try:
         num_workers, gpus, cpus, threads = _worker_shape(job)
         chunk = job.chunk_size or max(1, min(16, len(todo) // (num_workers * 8) or 1))
+        namespace = f"naswot-{run_id}"
         sampler = SamplerActor.options(
-            name=f"sampler-{run_id}", namespace="naswot-ray", scheduling_strategy=_here(),
-        ).remote(todo, chunk)
+            name="sampler", namespace=namespace, scheduling_strategy=_here(),
+        ).remote(todo, chunk, run_id=run_id)
         batch_ref = ray.put(batch)  # shipped once; every scorer resolves the same object
-        scorers = {i: _start_scorer(job, batch_ref, i, run_id, gpus, cpus, threads) for i in range(num_workers)}
+        scorers = {i: _start_scorer(job, batch_ref, i, run_id, namespace, gpus, cpus, threads) for i in range(num_workers)}
+        generations = dict.fromkeys(scorers, 0)
         actors = [sampler, *scorers.values()]
         summary.workers = num_workers
         inflight = {scorers[i].score_next.remote(sampler): i for i in scorers}
@@ -170,8 +169,9 @@ def run_score_all(job: ScoreJob, *, command: str = "score-all") -> RunSummary:
                         summary.failed += len({r["arch_index"] for r in fresh})
                         progress.update(len(abandoned), failed=summary.failed)
                     _kill(scorers[i])
-                    scorers[i] = _start_scorer(job, batch_ref, i, run_id, gpus, cpus, threads,
-                                               generation=uuid.uuid4().hex[:4])
+                    generations[i] += 1
+                    scorers[i] = _start_scorer(job, batch_ref, i, run_id, namespace, gpus, cpus, threads,
+                                               generation=generations[i])
                     actors.append(scorers[i])
                     inflight[scorers[i].score_next.remote(sampler)] = i
                     continue
@@ -237,10 +237,12 @@ def _worker_shape(job: ScoreJob) -> tuple[int, float, float, int]:
     return workers, 0.0, cpus, max(1, int(cpus))
 
 
-def _start_scorer(job, batch_ref, i: int, run_id: str, gpus: float, cpus: float, threads: int, generation: str = ""):
+def _start_scorer(job, batch_ref, i: int, run_id: str, namespace: str, gpus: float, cpus: float, threads: int,
+                  generation: int = 0):
+    """Scorer ``i`` (actor name ``scorer-<i>``, or ``scorer-<i>-r<k>`` for its k-th replacement)."""
     name = f"scorer-{i}"
     options = dict(
-        name=f"{name}-{run_id}{('-' + generation) if generation else ''}", namespace="naswot-ray",
+        name=name if not generation else f"{name}-r{generation}", namespace=namespace,
         num_cpus=cpus, num_gpus=gpus, max_restarts=0,  # the driver replaces dead scorers itself
         scheduling_strategy="SPREAD",
     )

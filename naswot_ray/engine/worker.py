@@ -19,6 +19,7 @@ from torch import nn
 
 import naswot_ray
 from naswot_ray.data.base import Batch
+from naswot_ray.engine.deadline import ArchTimeout, deadline
 from naswot_ray.engine.job import ScoreJob
 from naswot_ray.engine.seeds import arch_seed
 from naswot_ray.metrics import get_metric
@@ -60,7 +61,19 @@ class ArchScorer:
         return rows
 
     def score_index(self, index: int) -> list[dict]:
-        """Rows for every metric of architecture ``index``; an OOM is retried once, alone."""
+        """Rows for every metric of architecture ``index``; an OOM is retried once, alone; an
+        architecture over ``job.arch_timeout`` seconds becomes error rows."""
+        started = time.perf_counter()
+        try:
+            with deadline(self.job.arch_timeout):
+                return self._score_index_retrying(index)
+        except ArchTimeout as exc:
+            self._free_memory()
+            arch = self.space.arch(index)
+            return [self._row(index, arch, m, mode, None, str(exc), time.perf_counter() - started)
+                    for m, mode in self.metrics]
+
+    def _score_index_retrying(self, index: int) -> list[dict]:
         try:
             return self._score_index(index)
         except Exception as exc:
@@ -164,11 +177,20 @@ class ArchScorer:
             torch.cuda.empty_cache()
 
 
+def batch_identity(metric: Metric, batch: Batch) -> str:
+    """What of the batch a metric's value depends on: the pixels' sha256, or (for metrics that read no
+    data, like synflow or flops) only the input shape, so runs at other image sizes never share keys."""
+    if metric.needs.data:
+        return batch.provenance.sha256
+    _, channels, height, width = batch.x.shape
+    return f"none:{channels}x{height}x{width}"
+
+
 def score_row(job: ScoreJob, space: SearchSpace, batch: Batch, *, index: int, arch: str, metric: Metric, mode: str,
               value: float | None, error: str | None, seconds: float, worker: str, run_id: str, device: str) -> dict:
     """One row of the ``scores`` table (see DESIGN.md, "Scores: the record")."""
     prov = batch.provenance
-    batch_sha = prov.sha256 if metric.needs.data else "none"
+    batch_sha = batch_identity(metric, batch)
     options = space.options_key()
     key = score_key(space=space.name, space_options=options, arch_index=index, metric=metric.name, mode=mode,
                     bn_mode=job.bn_mode, num_classes=job.head_classes, batch_sha256=batch_sha, seed=job.seed)
@@ -198,4 +220,4 @@ def _one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {message}"[:500] if message else type(exc).__name__
 
 
-__all__ = ["ArchScorer", "default_device", "is_out_of_memory", "score_row"]
+__all__ = ["ArchScorer", "batch_identity", "default_device", "is_out_of_memory", "score_row"]

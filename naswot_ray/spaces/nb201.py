@@ -81,6 +81,11 @@ class NB201Space(SearchSpace):
     def build(self, arch: Arch, num_classes: int) -> nn.Module:
         return build_nb201_network(arch, num_classes)
 
+    def build_thin(self, arch: Arch) -> nn.Module:
+        """TE-NAS's linear-region network: the cell at C=1, N=1 (one cell per stage), no stem, fed
+        single-channel patches directly."""
+        return build_nb201_network(arch, 1, C=1, N=1, stem=False, input_channels=1)
+
     def canonical(self, arch: Arch) -> str:
         """The NB201 paper's unique-topology key (6,466 classes); see :func:`unique_topology_key`."""
         return unique_topology_key(parse_cell(arch))

@@ -32,7 +32,7 @@ def test_rows_have_the_record_columns_and_are_reproducible() -> None:
     assert set(rows[0]) == set(SCORES_SCHEMA.names)
     by = {(r["arch_index"], r["metric"]): r for r in rows}
     assert by[(0, "params")]["value"] == 129306.0  # NB201 index 0 at 10 classes: 0.129306 M
-    assert by[(0, "params")]["batch_sha256"] == "none"
+    assert by[(0, "params")]["batch_sha256"] == "none:3x16x16"  # data-free metrics key on the input shape
     assert by[(0, "naswot")]["mode"] == "reference"
     assert by[(0, "naswot")]["arch_seed"] == arch_seed(1, 0)
     again = _scorer().score_indices([9])
@@ -103,3 +103,30 @@ def test_build_failure_gives_error_rows_for_every_metric() -> None:
 def test_bn_mode_is_applied_and_recorded(bn_mode) -> None:
     rows = _scorer(metrics=["naswot"], bn_mode=bn_mode).score_indices([0])
     assert rows[0]["bn_mode"] == bn_mode
+
+
+class _Slow(Metric):
+    name = "naswot"
+    needs = MetricNeeds(data=True)
+
+    def score(self, model, batch, *, seed, mode, ctx) -> float:
+        import time as _time
+
+        deadline = _time.monotonic() + 30
+        while _time.monotonic() < deadline:  # a Python-level loop: the alarm interrupts it
+            torch.ones(4).sum()
+        return 0.0
+
+
+def test_architecture_over_the_time_limit_is_an_error_row_and_the_next_one_runs() -> None:
+    import time as _time
+
+    scorer = _scorer(metrics=["naswot"], arch_timeout=0.5)
+    slow, fast = _Slow(), scorer.metrics[0][0]
+    scorer.metrics = [(slow, "reference")]
+    t0 = _time.monotonic()
+    rows = scorer.score_indices([3])
+    assert _time.monotonic() - t0 < 10
+    assert rows[0]["status"] == "error" and "time limit of 0.5 s" in rows[0]["error"]
+    scorer.metrics = [(fast, "reference")]
+    assert scorer.score_indices([4])[0]["status"] == "ok"  # the alarm is disarmed afterwards
