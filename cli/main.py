@@ -5,8 +5,10 @@ from __future__ import annotations
 import click
 
 import naswot_ray
+from cli.analyze import analyze_command
 from cli.errors import run_cli
 from cli.export import export_command
+from cli.import_benchmark import import_benchmark_command
 from cli.listing import metrics_command, spaces_command
 from cli.score import score_all_command
 
@@ -21,6 +23,8 @@ app.add_command(score_all_command)
 app.add_command(export_command)
 app.add_command(spaces_command)
 app.add_command(metrics_command)
+app.add_command(import_benchmark_command)
+app.add_command(analyze_command)
 
 
 def main(args: list[str] | None = None) -> None:

@@ -1,0 +1,171 @@
+"""The whole analysis: join, statistics, figures, and the files a user takes away.
+
+``analyze`` returns the correlation table and, when given an output directory, writes
+``correlations.csv``, one ``scatter_<space>_<metric>.png`` per space and metric variant (Figure 3
+style), one ``tau_<protocol>.png`` bar chart per protocol (Figure 4 style), ``report.md`` (links the
+PNGs) and ``report.html`` (self-contained: the PNGs are embedded as base64, so the file can be mailed
+or attached to an issue). Every file is written to a temporary name and renamed into place.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import os
+import re
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+
+from analysis.join import Filters, load_joined
+from analysis.plots import Panel, save_png, scatter_figure, tau_bar_figure
+from analysis.stats import CI_METHODS, PROTOCOLS
+from analysis.tables import CorrelationTable, correlation_table, format_markdown
+from naswot_ray.errors import InputError
+from naswot_ray.store import Store
+
+
+@dataclass
+class AnalysisOptions:
+    filters: Filters = field(default_factory=Filters)
+    protocols: Sequence[str] = ("all",)
+    ci: str = "auto"
+    resamples: int = 200
+    seed: int = 1
+    plots: bool = True
+    digits: int = 3
+
+    def __post_init__(self) -> None:
+        for protocol in self.protocols:
+            if protocol not in PROTOCOLS:
+                raise InputError(f"unknown protocol {protocol!r}; valid choices: {', '.join(PROTOCOLS)}, both")
+        if self.ci not in CI_METHODS:
+            raise InputError(f"unknown CI method {self.ci!r}; valid choices: {', '.join(CI_METHODS)}")
+        if self.resamples < 0:
+            raise InputError(f"--bootstrap must be >= 0, got {self.resamples}")
+
+
+@dataclass
+class AnalysisResult:
+    table: CorrelationTable
+    files: list[Path] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def analyze(store: Store, options: AnalysisOptions, out: Path | None = None) -> AnalysisResult:
+    """Join, correlate, and (with ``out``) write the report files; timings per phase in seconds."""
+    timings: dict[str, float] = {}
+    start = time.perf_counter()
+    joined = load_joined(store, options.filters)
+    timings["join"] = time.perf_counter() - start
+    start = time.perf_counter()
+    table = correlation_table(joined, options.protocols, ci=options.ci, resamples=options.resamples, seed=options.seed)
+    timings["statistics"] = time.perf_counter() - start
+    result = AnalysisResult(table, timings=timings)
+    if out is None:
+        return result
+    start = time.perf_counter()
+    out.mkdir(parents=True, exist_ok=True)
+    images = _write_figures(table, options, out) if options.plots else []
+    timings["plots"] = time.perf_counter() - start
+    start = time.perf_counter()
+    csv_path = out / "correlations.csv"
+    _atomic_write(csv_path, table.frame.to_csv(index=False, float_format="%.12g"))
+    md_path = out / "report.md"
+    _atomic_write(md_path, _markdown(store, table, options, images))
+    html_path = out / "report.html"
+    _atomic_write(html_path, _html(store, table, options, images))
+    timings["report"] = time.perf_counter() - start
+    result.files = [csv_path, md_path, html_path, *images]
+    return result
+
+
+def _write_figures(table: CorrelationTable, options: AnalysisOptions, out: Path) -> list[Path]:
+    frame = table.frame
+    protocol = options.protocols[0]
+    images = []
+    shown = frame[frame["protocol"] == protocol]
+    for (space, metric), group in shown.groupby(["space", "metric"], sort=True):
+        panels = [Panel(r.dataset, r.split, int(r.epochs), protocol,
+                        table.selections[(space, metric, r.dataset, r.split, int(r.epochs), protocol)], r.kendall_tau)
+                  for r in group.itertuples(index=False)]
+        fig = scatter_figure(space, metric, group["value_scale"].iloc[0], panels)
+        images.append(save_png(fig, out / f"scatter_{_slug(space)}_{_slug(metric)}.png"))
+    for protocol_name in options.protocols:
+        images.append(save_png(tau_bar_figure(frame, protocol_name), out / f"tau_{protocol_name}.png"))
+    return images
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-")
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def _header_lines(store: Store, table: CorrelationTable, options: AnalysisOptions) -> list[str]:
+    frame = table.frame
+    return [
+        f"store: {store.root}",
+        f"generated: {datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}",
+        f"protocols: {', '.join(options.protocols)} (paper = NASWOT Figure 3: accuracy > 15 %, scores != 0, "
+        f"1000-point subsample with seed {options.seed}, NaN dropped, -inf kept)",
+        f"confidence intervals: 95 %, {', '.join(sorted(set(frame['ci_method'])))} "
+        f"(bootstrap: {options.resamples} resamples, seed {options.seed})",
+        f"{len(frame)} correlations over {frame['space'].nunique()} space(s), {frame['metric'].nunique()} metric(s)",
+    ]
+
+
+def _markdown(store: Store, table: CorrelationTable, options: AnalysisOptions, images: list[Path]) -> str:
+    lines = ["# naswot-ray: score vs trained accuracy", ""]
+    lines += [f"- {line}" for line in _header_lines(store, table, options)]
+    lines += ["", format_markdown(table.frame, options.digits), ""]
+    for image in images:
+        lines += [f"![{image.stem}]({image.name})", ""]
+    return "\n".join(lines)
+
+
+_CSS = """
+body { font-family: sans-serif; margin: 24px; color: #222; }
+table { border-collapse: collapse; font-size: 13px; }
+th, td { border: 1px solid #ccc; padding: 3px 8px; }
+th { background: #f0f0f0; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; }
+img { max-width: 100%; margin: 12px 0; border: 1px solid #eee; }
+"""
+
+
+def _html(store: Store, table: CorrelationTable, options: AnalysisOptions, images: list[Path]) -> str:
+    from analysis.tables import HEADERS, display_rows
+
+    numeric = {4, 6, 7, 8, 9}
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in HEADERS)
+    body = "\n".join("<tr>" + "".join(f"<td{' class=num' if i in numeric else ''}>{html.escape(c)}</td>"
+                                      for i, c in enumerate(row)) + "</tr>"
+                     for row in display_rows(table.frame, options.digits))
+    figures = "\n".join(f'<h3>{html.escape(image.stem)}</h3>\n<img alt="{html.escape(image.stem)}" '
+                        f'src="data:image/png;base64,{base64.b64encode(image.read_bytes()).decode()}">'
+                        for image in images)
+    header = "".join(f"<li>{html.escape(line)}</li>" for line in _header_lines(store, table, options))
+    return (f"<!DOCTYPE html>\n<html lang=en><head><meta charset=utf-8><title>naswot-ray report</title>"
+            f"<style>{_CSS}</style></head><body>\n<h1>naswot-ray: score vs trained accuracy</h1>\n<ul>{header}</ul>\n"
+            f"<table><thead><tr>{head}</tr></thead><tbody>\n{body}\n</tbody></table>\n{figures}\n</body></html>\n")
+
+
+def read_correlations(path: Path) -> pd.DataFrame:
+    """Load a correlations.csv written by :func:`analyze` (for scripts and tests)."""
+    return pd.read_csv(path)
+
+
+__all__ = ["AnalysisOptions", "AnalysisResult", "analyze", "read_correlations"]

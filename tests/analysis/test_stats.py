@@ -1,0 +1,94 @@
+"""Statistics: tau-b/rho against scipy, the paper protocol step by step, top-10 % precision, intervals."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from analysis.kendall import kendall_tau_b_rows
+from analysis.stats import (bootstrap_ci, correlate, fisher_ci, select_all, select_paper, top_fraction_precision)
+
+
+def _reference_paper_tau(acc: np.ndarray, scores: np.ndarray, seed: int, nb101: bool = False) -> float:
+    """NASWOT's plot_scores.py selection written out independently (accuracy in %, arrays in index order)."""
+    np.random.seed(seed)
+    if nb101:
+        acc, scores = acc[:10000], scores[:10000]
+        keep = acc > 50.0
+    else:
+        keep = acc > 15.0
+    acc, scores = acc[keep], scores[keep]
+    keep = scores != 0.0
+    acc, scores = acc[keep], scores[keep]
+    if acc.size > 1000:
+        pick = np.random.choice(acc.size, 1000, replace=False)
+        acc, scores = acc[pick], scores[pick]
+    keep = ~np.isnan(scores)
+    return stats.kendalltau(acc[keep], scores[keep]).statistic
+
+
+@pytest.mark.parametrize("n, nb101", [(5000, False), (800, False), (12000, True)])
+def test_paper_protocol_matches_the_reference_selection(n: int, nb101: bool) -> None:
+    rng = np.random.default_rng(n)
+    acc = rng.uniform(5, 95, n)
+    scores = acc + rng.normal(scale=20, size=n)
+    scores[rng.choice(n, 30, replace=False)] = np.nan
+    scores[rng.choice(n, 10, replace=False)] = 0.0
+    scores[rng.choice(n, 5, replace=False)] = -np.inf
+    index = np.arange(n)
+    shuffle = rng.permutation(n)  # the selection sorts by index itself
+    selection = select_paper(scores[shuffle], acc[shuffle], index[shuffle], nb101=nb101, seed=3)
+    tau = correlate(selection, ci="none").kendall_tau
+    assert tau == pytest.approx(_reference_paper_tau(acc, scores, 3, nb101), abs=1e-12)
+    if selection.subsampled_from is None:  # -inf is kept by this protocol
+        assert np.isneginf(selection.score).sum() == np.sum(np.isneginf(scores) & (acc > 15))
+    else:
+        assert len(selection.score) == 1000 - selection.dropped_nan
+    assert selection.dropped_low_accuracy > 0
+
+
+def test_all_protocol_drops_and_counts_nan_and_inf() -> None:
+    scores = np.array([1.0, np.nan, 3.0, -np.inf, 5.0, 2.0])
+    acc = np.array([10.0, 20.0, 30.0, 40.0, 50.0, 60.0])
+    selection = select_all(scores, acc)
+    assert (selection.dropped_nan, selection.dropped_inf, len(selection.score)) == (1, 1, 4)
+    result = correlate(selection, ci="none")
+    assert result.kendall_tau == pytest.approx(stats.kendalltau([10, 30, 50, 60], [1, 3, 5, 2]).statistic)
+    assert result.spearman_rho == pytest.approx(stats.spearmanr([10, 30, 50, 60], [1, 3, 5, 2]).statistic)
+
+
+def test_top_ten_percent_precision() -> None:
+    acc = np.arange(100, dtype=float)
+    assert top_fraction_precision(acc.copy(), acc) == 1.0
+    assert top_fraction_precision(-acc, acc) == 0.0
+    assert top_fraction_precision(-acc, acc, higher_is_better=False) == 1.0
+    scores = acc.copy()
+    scores[[95, 96]] = -1  # two of the true top 10 ranked last, two others promoted
+    assert top_fraction_precision(scores, acc) == pytest.approx(0.8)
+
+
+def test_vectorised_kendall_equals_scipy_with_ties() -> None:
+    rng = np.random.default_rng(0)
+    x = np.round(rng.normal(size=(30, 257)), 1)
+    y = np.round(x + rng.normal(size=(30, 257)))
+    expected = [stats.kendalltau(a, b).statistic for a, b in zip(x, y)]
+    np.testing.assert_allclose(kendall_tau_b_rows(x, y), expected, atol=1e-12)
+    assert np.isnan(kendall_tau_b_rows(np.ones((1, 5)), np.arange(5.0)[None]))[0]
+
+
+def test_intervals_cover_the_estimate_and_agree_at_moderate_n() -> None:
+    rng = np.random.default_rng(1)
+    acc = rng.uniform(0, 100, 1000)
+    scores = acc + rng.normal(scale=30, size=1000)
+    selection = select_all(scores, acc)
+    boot = correlate(selection, ci="bootstrap", resamples=200, seed=2)
+    asym = correlate(selection, ci="asymptotic")
+    assert boot.ci_method == "bootstrap" and asym.ci_method == "asymptotic"
+    for result in (boot, asym):
+        assert result.kendall_ci[0] < result.kendall_tau < result.kendall_ci[1]
+        assert result.spearman_ci[0] < result.spearman_rho < result.spearman_ci[1]
+    assert boot.kendall_ci[1] - boot.kendall_ci[0] == pytest.approx(asym.kendall_ci[1] - asym.kendall_ci[0], rel=0.35)
+    assert bootstrap_ci(scores, acc, resamples=50, seed=5) == bootstrap_ci(scores, acc, resamples=50, seed=5)
+    assert correlate(selection, ci="auto").ci_method == "bootstrap"
+    assert np.isnan(fisher_ci(1.0, 100, 0.437, 4)[0])
