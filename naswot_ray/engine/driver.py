@@ -143,18 +143,8 @@ def run_score_all(job: ScoreJob, *, command: str = "score-all") -> RunSummary:
         summary.workers = num_workers
         inflight = {scorers[i].score_next.remote(sampler): i for i in scorers}
         idle: set[int] = set()
-        while inflight or idle:
-            if not inflight:
-                # every scorer found the queue empty; work can only reappear through a requeue
-                if ray.get(sampler.done.remote()):
-                    break
-                if ray.get(sampler.stats.remote())["pending"]:
-                    inflight = {scorers[i].score_next.remote(sampler): i for i in idle}
-                    idle.clear()
-                else:
-                    time.sleep(0.2)
-                continue
-            ready, _ = ray.wait(list(inflight), num_returns=1, timeout=1.0)
+        while True:
+            ready, _ = ray.wait(list(inflight), num_returns=1, timeout=1.0) if inflight else ([], [])
             for ref in ready:
                 i = inflight.pop(ref)
                 try:
@@ -186,6 +176,18 @@ def run_score_all(job: ScoreJob, *, command: str = "score-all") -> RunSummary:
                 summary.scored += len(archs - failed_archs)
                 progress.update(len(archs), failed=summary.failed)
                 inflight[scorers[i].score_next.remote(sampler, lease_id)] = i
+            if ready and len(idle) < len(scorers):
+                continue
+            # Quiet second, or every scorer idle: finished once nothing is pending or leased (a
+            # replacement scorer that cannot be placed, e.g. after losing a node, must not hang the
+            # run); otherwise wake idle scorers if a requeue brought work back.
+            stats = ray.get(sampler.stats.remote())
+            if stats["pending"] == 0 and stats["leased"] == 0:
+                break
+            if stats["pending"] and idle:
+                for i in idle:
+                    inflight[scorers[i].score_next.remote(sampler)] = i
+                idle.clear()
         writer.flush()
         status = "finished"
     except KeyboardInterrupt:
