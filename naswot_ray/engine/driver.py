@@ -224,15 +224,20 @@ def _ensure_ray(job: ScoreJob) -> bool:
 
 
 def _worker_shape(job: ScoreJob) -> tuple[int, float, float, int]:
-    """(workers, GPUs per worker, CPUs per worker, torch threads per worker) for this cluster."""
+    """(workers, GPUs per worker, CPUs per worker, torch threads per worker) for this cluster.
+
+    GPU mode when the cluster has GPUs, or when the user asks for them (``--gpus-per-worker`` or
+    ``--device cuda``) even if none has joined yet: on an autoscaling cluster the pending GPU actors
+    are what makes the autoscaler add GPU nodes.
+    """
     resources = ray.cluster_resources()
     total_gpus = float(resources.get("GPU", 0))
     total_cpus = float(resources.get("CPU", 1))
-    use_gpu = total_gpus > 0 and job.device != "cpu"
-    if use_gpu:
+    wants_gpu = job.gpus_per_worker is not None or (job.device or "").startswith("cuda")
+    if (total_gpus > 0 and job.device != "cpu") or wants_gpu:
         gpus = job.gpus_per_worker or 1.0
         workers = job.num_workers or max(1, int(total_gpus / gpus))
-        cpus = min(1.0, total_cpus / workers)
+        cpus = min(1.0, total_cpus / workers) if total_cpus else 1.0
         return workers, gpus, cpus, 1
     cpus = job.cpus_per_worker
     workers = job.num_workers or max(1, int(total_cpus / cpus))

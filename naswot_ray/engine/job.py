@@ -62,9 +62,9 @@ class ScoreJob:
         space = self.resolved_space()
         if self.indices is not None:
             return [space.check_index(i) for i in dict.fromkeys(self.indices)]
-        if self.limit is not None:
+        if self.limit is not None or (space.size is None and space.default_count):
             if space.size is None:
-                return list(range(self.limit))
+                return list(range(self.limit if self.limit is not None else int(space.default_count)))
             # --limit takes a prefix of a seeded permutation, not the first N indices: a partial run
             # is a uniform sample of the space, and a larger --limit with the same seed extends it.
             import numpy as np
@@ -93,7 +93,7 @@ class ScoreJob:
         if self.indices is not None:
             for i in self.indices:
                 space.check_index(i)
-        elif self.limit is None and space.size is None:
+        elif self.limit is None and space.size is None and not space.default_count:
             raise InputError(f"space {space.name!r} is open-ended; pass --limit N or --indices")
         if self.num_workers is not None and self.num_workers < 1:
             raise InputError(f"--num-workers must be at least 1, got {self.num_workers}")

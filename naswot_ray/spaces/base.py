@@ -28,6 +28,8 @@ class SearchSpace(ABC):
 
     name: str = ""
     size: int | None = None
+    #: open-ended spaces: how many architectures (indices 0..N-1) ``score-all`` covers by default
+    default_count: int | None = None
     input_size: int = 32
     #: one line for ``naswot-ray spaces``
     description: str = ""

@@ -12,8 +12,10 @@ An architecture is the NDS identity key of a network, ``json.dumps(net, sort_key
   (top + mid for the dict layout, as NASWOT's uids), ``size`` = number of records, and scoring builds
   exactly those networks. The file is read and checked when the option is set (``with_options``), so a
   missing, corrupt or mismatched file stops a run before anything is written.
-- **Sampled (the default, no file)**: the space is open-ended (``size`` is None, so ``iter_all`` raises
-  and runs pass ``--limit N`` for indices 0..N-1). ``arch(i)`` is drawn from the design space
+- **Sampled (the default, no file)**: the space is open-ended (``size`` is None, so ``iter_all`` raises);
+  ``score-all`` without ``--limit``/``--indices`` scores indices 0..4999 (``default_count``: the size
+  of an NDS sweep, so ``score-all --space nds_pnas`` mirrors what NDS trained), ``--limit N`` scores
+  indices 0..N-1. ``arch(i)`` is drawn from the design space
   (:mod:`naswot_ray.spaces.nds_designs`, with its [UNVERIFIED] ranges) by a numpy Generator seeded from
   sha256(space name, i), so it is the same on every machine and in every run. Mapping an arch back to
   an index is only possible for archs this space object produced (a bounded memo); ``sample`` draws
@@ -79,6 +81,8 @@ class NDSSpace(SearchSpace):
 
     option_names = ("data_file", "compat")
     design: CellDesign | AnyNetDesign
+    #: NDS sweeps hold about 5,000 trained models per space; score-all samples as many by default
+    SAMPLED_DEFAULT_COUNT = 5000
 
     def __init__(self, name: str, description: str, input_size: int, *, data: NDSFile | None = None,
                  compat: str = "nds") -> None:
@@ -88,6 +92,7 @@ class NDSSpace(SearchSpace):
         self.compat = compat
         self.data = data
         self.size = len(data.nets) if data is not None else None
+        self.default_count = None if data is not None else self.SAMPLED_DEFAULT_COUNT
         self._archs: tuple[str, ...] | None = None
         self._positions: dict[str, int] = {}
         if data is not None:
