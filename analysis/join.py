@@ -51,6 +51,7 @@ class Joined:
 
     rows: pd.DataFrame          # space, variant, metric, mode, value_scale, arch_index, value, acc_* columns
     scored: pd.DataFrame        # space, variant -> number of scored architectures
+    unjoined_spaces: list[str]  # scored spaces (after filters) with no matching accuracy at all
 
 
 def load_joined(store: Store, filters: Filters | None = None) -> Joined:
@@ -99,7 +100,8 @@ def load_joined(store: Store, filters: Filters | None = None) -> Joined:
     scored = query_arrow(con, "SELECT s.space, v.variant, count(DISTINCT s.arch_index) AS scored FROM scores s JOIN variants v "
                               f"ON v.space = s.space AND {' AND '.join(f'v.{f} IS NOT DISTINCT FROM s.{f}' for f in VARIANT_FIELDS)} "
                               "GROUP BY ALL").to_pandas()
-    return Joined(rows, scored)
+    unjoined = sorted(set(variants["space"]) - set(rows["space"]))
+    return Joined(rows, scored, unjoined)
 
 
 def _nb101_keys(con, score_where: str, params: list) -> pa.Table:

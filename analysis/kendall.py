@@ -5,10 +5,11 @@ Why not ``scipy.stats.kendalltau`` in a loop: its per-call overhead dominates at
 together:
 
 1. each row is sorted by (x, y); pairs tied in x then never count as discordant;
-2. discordant pairs = inversions of the y sequence, counted bottom-up like a merge sort: at block
-   size s the array is sorted within s-blocks, and each element of a right s-block counts the
-   elements of its left sibling block that are strictly greater (two ``searchsorted`` calls on one
-   globally sorted key array); a stable sort (timsort, which merges the sorted runs) builds the next level;
+2. discordant pairs = inversions of the y sequence: inside blocks of ``BASE`` elements by one broadcast
+   comparison, then bottom-up like a merge sort: at block size s the array is sorted within s-blocks,
+   and each element of a right s-block counts the elements of its left sibling block that are
+   strictly greater (two ``searchsorted`` calls on one globally sorted key array); a stable sort
+   (timsort, which merges the sorted runs) builds the next level;
 3. tau-b = (n0 - n1 - n2 + n3 - 2 D) / sqrt((n0 - n1)(n0 - n2)) with n0 = n(n-1)/2, n1 / n2 the pairs
    tied in x / y, n3 the pairs tied in both (scipy's definition).
 """
@@ -16,6 +17,9 @@ together:
 from __future__ import annotations
 
 import numpy as np
+
+#: block size handled by direct comparison before the merge levels start
+BASE = 32
 
 
 def kendall_tau_b_rows(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -68,24 +72,30 @@ def _tied_pairs(ranks: np.ndarray) -> np.ndarray:
 def _inversions(values: np.ndarray) -> np.ndarray:
     """Per row, the number of pairs i < j with values[i] > values[j] (values are ranks in 0..n-1)."""
     rows, n = values.shape
-    total = np.zeros(rows, dtype=np.float64)
-    row = np.repeat(np.arange(rows, dtype=np.int64), n)
-    position = np.tile(np.arange(n, dtype=np.int64), rows)
-    current = values.ravel().astype(np.int64)
-    size = 1
-    while size < n:
+    # small blocks first, by direct comparison: one broadcast replaces the first log2(BASE) merge levels
+    width = -(-n // BASE) * BASE
+    padded = np.full((rows, width), n, dtype=np.int64)  # padding sorts last and is never greater than a value
+    padded[:, :n] = values
+    blocks = padded.reshape(rows, width // BASE, BASE)
+    earlier = np.triu(np.ones((BASE, BASE), dtype=bool), k=1)  # pairs (i, j) with i < j inside a block
+    total = ((blocks[..., :, None] > blocks[..., None, :]) & earlier).sum(axis=(1, 2, 3)).astype(np.float64)
+    current = np.sort(blocks, axis=2).ravel()
+    span = n + 1  # values and padding are < span
+    row = np.repeat(np.arange(rows, dtype=np.int64), width)
+    position = np.tile(np.arange(width, dtype=np.int64), rows)
+    size = BASE
+    while size < width:
         block = position // size
-        blocks_per_row = -(-n // size)
-        keys = (row * blocks_per_row + block) * n + current  # globally sorted: rows, then blocks, then values
+        blocks_per_row = -(-width // size)
+        keys = (row * blocks_per_row + block) * span + current  # globally sorted: rows, then blocks, then values
         right = (block % 2) == 1
-        left_block = block[right] - 1
-        base = (row[right] * blocks_per_row + left_block) * n
-        greater = (np.searchsorted(keys, base + (n - 1), side="right")
+        base = (row[right] * blocks_per_row + block[right] - 1) * span
+        greater = (np.searchsorted(keys, base + (span - 1), side="right")
                    - np.searchsorted(keys, base + current[right], side="right"))
         total += np.bincount(row[right], weights=greater, minlength=rows)
         size *= 2
-        merged = (row * (-(-n // size)) + position // size) * n + current
-        current = np.sort(merged, kind="stable") % n
+        merged = (row * (-(-width // size)) + position // size) * span + current
+        current = np.sort(merged, kind="stable") % span
     return total
 
 

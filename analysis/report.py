@@ -54,6 +54,8 @@ class AnalysisResult:
     table: CorrelationTable
     files: list[Path] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    #: scored spaces that matched no accuracy (nothing imported for them, or different records)
+    unjoined_spaces: list[str] = field(default_factory=list)
 
 
 def analyze(store: Store, options: AnalysisOptions, out: Path | None = None) -> AnalysisResult:
@@ -65,7 +67,7 @@ def analyze(store: Store, options: AnalysisOptions, out: Path | None = None) -> 
     start = time.perf_counter()
     table = correlation_table(joined, options.protocols, ci=options.ci, resamples=options.resamples, seed=options.seed)
     timings["statistics"] = time.perf_counter() - start
-    result = AnalysisResult(table, timings=timings)
+    result = AnalysisResult(table, timings=timings, unjoined_spaces=joined.unjoined_spaces)
     if out is None:
         return result
     start = time.perf_counter()

@@ -73,5 +73,8 @@ def analyze_command(store: str, spaces: str | None, metrics: str | None, dataset
     if out:
         click.echo(f"wrote {len(result.files)} files to {out}: report.html, report.md, correlations.csv, "
                    f"{len(result.files) - 3} PNG(s)")
+    for space in result.unjoined_spaces:
+        click.echo(f"note: scores of space {space!r} match no stored accuracy; import them with "
+                   f"naswot-ray import-benchmark", err=True)
     for problem in the_store.problems:
         click.echo(f"warning: unreadable part file skipped: {problem.path} ({problem.reason})", err=True)

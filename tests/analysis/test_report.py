@@ -117,8 +117,10 @@ def test_nds_join_needs_index_and_arch(tmp_path: Path) -> None:
     import_benchmark(store, "nds_amoeba", path)
     archs = [arch_key(AMOEBA_NET), arch_key(AMOEBA_NET), arch_key(AMOEBA_NET)]  # index 1 scored a different net
     write_scores(store, space="nds_amoeba", indices=[0, 1, 2], archs=archs, values=[1.0, 2.0, 3.0])
+    write_scores(store, space="nats_sss", indices=[0], archs=["8:8:8:8:8"], values=[1.0])
     joined = load_joined(store)
     assert sorted(joined.rows["arch_index"]) == [0, 2]
+    assert joined.unjoined_spaces == ["nats_sss"]  # scored, but no accuracies imported for it
 
 
 def test_nb101_joins_on_the_module_hash(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
