@@ -56,6 +56,7 @@ def scatter_figure(space: str, metric: str, value_scale: str, panels: list[Panel
     fig.subplots_adjust(left=0.75 / width, right=1 - 0.2 / width, bottom=0.55 / height, top=1 - 0.95 / height,
                         wspace=0.3, hspace=0.75 / 4.2 * rows)
     label = "score" if value_scale == "raw" else "score (natural log)"
+    hexbins = False
     for i, panel in enumerate(panels):
         ax = fig.add_subplot(rows, columns, i + 1)
         score, acc = panel.selection.score, panel.selection.accuracy
@@ -63,6 +64,7 @@ def scatter_figure(space: str, metric: str, value_scale: str, panels: list[Panel
         x, y = warp(acc[finite]), score[finite]
         if len(x) >= HEXBIN_MIN:
             ax.hexbin(x, y, gridsize=60, bins="log", cmap="viridis", mincnt=1)
+            hexbins = True
         elif len(x):
             ax.scatter(x, y, s=9, alpha=0.55, color="#2a7ab0", edgecolors="none", rasterized=True)
         if len(acc):
@@ -74,7 +76,8 @@ def scatter_figure(space: str, metric: str, value_scale: str, panels: list[Panel
                      f"$\\tau$ = {panel.kendall_tau:.3f}  (n={len(score)}, {panel.protocol}{note})", fontsize=10)
         ax.spines["top"].set_visible(False)
         ax.spines["right"].set_visible(False)
-    fig.suptitle(f"{metric} vs trained accuracy", fontsize=12)
+    note = "  (hexbin colour: log number of architectures)" if hexbins else ""
+    fig.suptitle(f"{metric} vs trained accuracy{note}", fontsize=12)
     return fig
 
 
@@ -125,7 +128,7 @@ def tau_bar_figure(frame: pd.DataFrame, protocol: str) -> Figure:
     ax.set_xticklabels(groups, fontsize=8)
     ax.set_ylabel("Kendall $\\tau$")
     ax.set_title(f"Kendall $\\tau$ per space and metric ({protocol} protocol)")
-    ax.legend(fontsize=8, ncols=min(4, len(metrics)), loc="best")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)  # never over the bars
     ax.spines["top"].set_visible(False)
     ax.spines["right"].set_visible(False)
     return fig

@@ -9,7 +9,7 @@ from naswot_ray.store import DEFAULT_STORE, Store
 
 @click.command("import-benchmark")
 @click.argument("kind", metavar="BENCHMARK")
-@click.option("--source", required=True, help="Benchmark file, directory or archive (see below).")
+@click.option("--source", required=True, help="Benchmark file, directory or archive (formats above).")
 @click.option("--format", "fmt", default="official", show_default=True, help="official or csv.")
 @click.option("--column", "columns", multiple=True, metavar="CSV_NAME=DATASET:SPLIT:EPOCHS",
               help="CSV only, repeatable: which accuracy a column holds, "
