@@ -138,9 +138,9 @@ def correlate(selection: Selection, *, ci: str = "auto", resamples: int = 200, s
         tau_ci, rho_ci = bootstrap_ci(x, y, resamples=resamples, seed=seed)
     elif method == "asymptotic":
         tau_ci, rho_ci = fisher_ci(tau, n, 0.437, 4), fisher_ci(rho, n, 1.06, 3)
-    else:
+    else:  # no interval asked for, or too few points for one
         tau_ci, rho_ci = nan_ci, nan_ci
-        method = "none" if method != "bootstrap" else method
+        method = "none"
     return Correlation(n, tau, rho, tau_ci, rho_ci, method,
                        top_fraction_precision(x, y, higher_is_better=higher_is_better))
 

@@ -92,8 +92,10 @@ def _import_directory(nats_bench, root: Path, named: Path, space: SearchSpace, k
              if m is not None}
     if not files:
         raise InputError(f"{origin} has no <index>.pickle.pbz2 files; expected {expected}")
-    for index in files:
-        space.check_index(index)
+    outside = [index for index in files if index >= (space.size or 0)]
+    if outside:
+        raise InputError(f"{origin}: {files[outside[0]].name} is architecture {outside[0]}, outside space "
+                         f"{space.name!r} (0..{(space.size or 0) - 1}); expected {expected}")
     try:
         api = nats_bench.create(str(root), kind, fast_mode=True, verbose=False)
     except Exception as err:  # the package validates with ValueError/AssertionError/KeyError
@@ -128,7 +130,9 @@ def _import_archive_file(nats_bench, file: Path, space: SearchSpace, kind: str, 
     rows = AccuracyRows(space.name, file_source(file), origin)
     warnings: set[str] = set()
     for index in sorted(api.arch2infos_dict):
-        space.check_index(index)
+        if not isinstance(index, int) or not 0 <= index < (space.size or 0):
+            raise InputError(f"{origin}: arch2infos has key {index!r}, not an index of space {space.name!r}; "
+                             f"expected {expected}")
         for hp, results in api.arch2infos_dict[index].items():
             walk_or_fail(rows, index=index, arch=api.meta_archs[index], results=results, epochs=_epochs(hp, origin),
                          warnings=warnings, origin=origin, expected=expected)

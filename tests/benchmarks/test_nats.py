@@ -74,12 +74,16 @@ def test_bad_nats_sources_are_one_line_errors_and_leave_the_store_unchanged(tmp_
     no_archs = tmp_path / "no-archs"
     no_archs.mkdir()
     shutil.copy(tss_dir / "meta.pickle.pbz2", no_archs / "meta.pickle.pbz2")
+    outside = tmp_path / "outside"
+    shutil.copytree(tss_dir, outside)
+    shutil.copy(outside / "000001.pickle.pbz2", outside / "020000.pickle.pbz2")
     garbage_file = tmp_path / "garbage.pickle.pbz2"
     garbage_file.write_bytes(b"not bz2")
     cases = [
         ("nats_tss", empty, "has no meta.pickle.pbz2"),
         ("nats_tss", corrupt_dir, "009930.pickle.pbz2 cannot be read"),
         ("nats_tss", no_archs, "has no <index>.pickle.pbz2 files"),
+        ("nats_tss", outside, "020000.pickle.pbz2 is architecture 20000, outside space 'nb201'"),
         ("nats_tss", garbage_file, "cannot be read by the nats_bench API"),
         ("nats_sss", tss_dir, "meta_archs lists 15625 architectures but space 'nats_sss' has 32768"),
         ("nats_tss", tmp_path / "nowhere", "not found"),
