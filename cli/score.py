@@ -33,7 +33,8 @@ from naswot_ray.store import DEFAULT_STORE
 @click.option("--bn-mode", default="train", show_default=True, help="BatchNorm during scoring: train (batch stats) or eval.")
 @click.option("--device", default=None, help="Force a device (cpu, cuda); default: cuda when the worker has a GPU.")
 @click.option("--chunk-size", default=None, type=int, help="Architectures per lease (default: automatic).")
-@click.option("--channels-last/--no-channels-last", default=None, help="NHWC memory format (default: off).")
+@click.option("--channels-last/--no-channels-last", default=None, help="NHWC memory format (default: on for CPU workers, ~1.5x faster; values differ from NCHW "
+              "only by float summation order).")
 @click.option("--retry-errors", is_flag=True, help="Rescore keys stored with status=error.")
 @click.option("--arch-timeout", default=None, type=float,
               help="Seconds allowed per architecture; slower ones become error rows and the run goes on.")

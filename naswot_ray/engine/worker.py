@@ -47,7 +47,9 @@ class ArchScorer:
         self.space_options = self.space.options_key()
         self.metrics: list[tuple[Metric, str]] = [(get_metric(n), m) for n, m in job.metric_modes().items()]
         self.device = torch.device(job.device) if job.device else default_device()
-        self.channels_last = job.channels_last if job.channels_last is not None else False
+        # NHWC convolutions are ~1.5x faster on CPU (benchmarks/throughput.py); values then differ from an
+        # NCHW run only by float summation order (about 1e-7 relative in NASWOT). Off by default on GPUs.
+        self.channels_last = job.channels_last if job.channels_last is not None else self.device.type == "cpu"
         self.batch = batch.to(self.device)
         if self.channels_last:
             self.batch.x = self.batch.x.contiguous(memory_format=torch.channels_last)
@@ -121,7 +123,8 @@ class ArchScorer:
         ctx = ScoringContext(space=self.space, arch=arch, arch_index=index, num_classes=self.num_classes,
                              device=self.device, bn_mode=self.job.bn_mode, rebuild=build)
         rows: list[dict] = []
-        observers = [(m, mode) for m, mode in self.metrics if isinstance(m, ForwardObserver) and not m.mutates_model]
+        observers = [(m, mode) for m, mode in self.metrics
+                     if isinstance(m, ForwardObserver) and m.observes(mode) and not m.mutates_model]
         others = [(m, mode) for m, mode in self.metrics if (m, mode) not in observers]
         if observers:
             rows.extend(self._shared_forward(index, arch, model, observers, build_seconds))
@@ -169,7 +172,7 @@ class ArchScorer:
              seconds: float) -> dict:
         return score_row(self.job, self.space, self.batch, index=index, arch=arch, metric=metric, mode=mode,
                          value=value, error=error, seconds=seconds, worker=self.worker, run_id=self.run_id,
-                         device=str(self.device))
+                         device=str(self.device), memory_format="channels_last" if self.channels_last else "contiguous")
 
     def _free_memory(self) -> None:
         gc.collect()
@@ -187,7 +190,8 @@ def batch_identity(metric: Metric, batch: Batch) -> str:
 
 
 def score_row(job: ScoreJob, space: SearchSpace, batch: Batch, *, index: int, arch: str, metric: Metric, mode: str,
-              value: float | None, error: str | None, seconds: float, worker: str, run_id: str, device: str) -> dict:
+              value: float | None, error: str | None, seconds: float, worker: str, run_id: str, device: str,
+              memory_format: str = "") -> dict:
     """One row of the ``scores`` table (see DESIGN.md, "Scores: the record")."""
     prov = batch.provenance
     batch_sha = batch_identity(metric, batch)
@@ -201,7 +205,8 @@ def score_row(job: ScoreJob, space: SearchSpace, batch: Batch, *, index: int, ar
         "dataset": prov.dataset if metric.needs.data else "none",
         "batch_size": prov.batch_size if metric.needs.data else 0, "batch_sha256": batch_sha, "seed": job.seed,
         "arch_seed": arch_seed(job.seed, index), "mode": mode, "bn_mode": job.bn_mode,
-        "num_classes": job.head_classes, "device": device, "seconds": seconds, "worker": worker, "run_id": run_id,
+        "num_classes": job.head_classes, "device": device, "memory_format": memory_format, "seconds": seconds,
+        "worker": worker, "run_id": run_id,
         "package_version": naswot_ray.__version__, "torch_version": torch.__version__, "shared_from": None,
         "created_at": datetime.now(timezone.utc),
     }

@@ -90,3 +90,7 @@ class ForwardObserver(ABC):
     @abstractmethod
     def attach(self, model: nn.Module, batch: Batch, *, mode: str) -> Callable[[], float]:
         """Register hooks on ``model``; return a callable that detaches them and gives the value."""
+
+    def observes(self, mode: str) -> bool:
+        """Whether ``mode`` can be computed off the shared forward (else :meth:`Metric.score` runs)."""
+        return True

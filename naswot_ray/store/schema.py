@@ -31,6 +31,7 @@ SCORES_SCHEMA = pa.schema([
     ("bn_mode", pa.string()),
     ("num_classes", pa.int32()),
     ("device", pa.string()),
+    ("memory_format", pa.string()),    # contiguous (NCHW) or channels_last: changes float summation order
     ("seconds", pa.float64()),
     ("worker", pa.string()),
     ("run_id", pa.string()),

@@ -163,3 +163,15 @@ def test_relu_called_twice_counts_twice() -> None:
 def test_network_without_rectifiers_is_an_error() -> None:
     with pytest.raises(ValueError, match="no rectifier"):
         get_metric("naswot").score(nn.Linear(3, 2), _batch(torch.randn(4, 3)), seed=0, mode="clean", ctx=None)
+
+
+def test_faithful_mode_equals_reference_mode(images: torch.Tensor) -> None:
+    """The library's slow 3-pass mode (used as the throughput baseline) agrees with the fast path."""
+    space = get_space("nb201")
+    metric = get_metric("naswot")
+    for arch in _cells()[:3] + _cells()[-3:]:
+        torch.manual_seed(11)
+        net = space.build(arch, 10).train()
+        fast = metric.score(net, _batch(images), seed=0, mode="reference", ctx=None)
+        slow = metric.score(net, _batch(images), seed=0, mode="faithful", ctx=None)
+        assert slow == pytest.approx(fast, rel=1e-12, abs=1e-9) or (math.isinf(fast) and slow == fast)
