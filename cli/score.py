@@ -36,6 +36,9 @@ from naswot_ray.store import DEFAULT_STORE
 @click.option("--channels-last/--no-channels-last", default=None, help="NHWC memory format (default: on for CPU workers, ~1.5x faster; values differ from NCHW "
               "only by float summation order).")
 @click.option("--retry-errors", is_flag=True, help="Rescore keys stored with status=error.")
+@click.option("--dedupe", is_flag=True,
+              help="Score one architecture per isomorphism class (NB201: 6,466 of 15,625) and copy its rows to "
+                   "the others, marked with shared_from.")
 @click.option("--arch-timeout", default=None, type=float,
               help="Seconds allowed per architecture; slower ones become error rows and the run goes on.")
 @click.option("--nb101-stem", default=None, type=int, help="NB101 stem width (128 default; 16 is the NASWOT setting).")
@@ -51,7 +54,7 @@ def score_all_command(space: str, metrics_text: str, dataset: str, data_root: st
                       batch_size: int, seed: int, mode: str | None, limit: int | None, indices_text: str | None,
                       store: str, address: str | None, num_workers: int | None, gpus_per_worker: float | None,
                       num_classes: int | None, bn_mode: str, device: str | None, chunk_size: int | None,
-                      channels_last: bool | None, retry_errors: bool, arch_timeout: float | None, nb101_stem: int | None,
+                      channels_last: bool | None, retry_errors: bool, dedupe: bool, arch_timeout: float | None, nb101_stem: int | None,
                       nds_data: str | None, nds_compat: str | None, flush_rows: int, flush_seconds: float,
                       no_progress: bool, no_dashboard: bool) -> None:
     """Score architectures of a space and store one row per (architecture, metric).
@@ -71,7 +74,7 @@ def score_all_command(space: str, metrics_text: str, dataset: str, data_root: st
         seed=seed, bn_mode=bn_mode, num_classes=num_classes, limit=limit,
         indices=parse_index_list(indices_text) if indices_text is not None else None,
         address=address, num_workers=num_workers, gpus_per_worker=gpus_per_worker, chunk_size=chunk_size,
-        device=device, channels_last=channels_last, retry_errors=retry_errors, arch_timeout=arch_timeout,
+        device=device, channels_last=channels_last, retry_errors=retry_errors, dedupe=dedupe, arch_timeout=arch_timeout,
         progress=not no_progress,
         dashboard=not no_dashboard, flush_rows=flush_rows, flush_seconds=flush_seconds,
     )

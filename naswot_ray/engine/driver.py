@@ -16,6 +16,7 @@ import platform
 import socket
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
@@ -25,6 +26,7 @@ import naswot_ray
 from naswot_ray.data.base import Batch
 from naswot_ray.data.sources import draw_batch
 from naswot_ray.engine.actors import SamplerActor, ScorerActor
+from naswot_ray.engine.dedupe import SharePlan, plan_sharing, share_rows
 from naswot_ray.engine.job import ScoreJob
 from naswot_ray.engine.progress import Progress
 from naswot_ray.engine.worker import batch_identity, score_row
@@ -45,6 +47,8 @@ class RunSummary:
     wall_seconds: float = 0.0
     workers: int = 0
     requeued: int = 0
+    #: architectures whose rows were copied from an isomorphic one (--dedupe)
+    shared: int = 0
     store_problems: list[str] = field(default_factory=list)
 
     @property
@@ -56,7 +60,8 @@ class RunSummary:
             f"run {self.run_id}: requested {self.requested}, already stored {self.skipped}, "
             f"scored {self.scored}, failed {self.failed}, rows written {self.rows_written}",
             f"wall time {self.wall_seconds:.1f} s, {self.archs_per_second:.2f} archs/s on {self.workers} workers"
-            + (f", {self.requeued} archs requeued after worker loss" if self.requeued else ""),
+            + (f", {self.requeued} archs requeued after worker loss" if self.requeued else "")
+            + (f", {self.shared} shared from isomorphic cells (--dedupe)" if self.shared else ""),
         ]
         out += [f"store problem (quarantined, keys rescored): {p}" for p in self.store_problems]
         return out
@@ -98,8 +103,13 @@ def expected_keys(job: ScoreJob, batch: Batch, index: int, space_options: str, s
             for name, mode in job.metric_modes().items()]
 
 
-def run_score_all(job: ScoreJob, *, command: str = "score-all") -> RunSummary:
-    """Score every requested architecture not yet in the store. Returns the run summary."""
+def run_score_all(job: ScoreJob, *, command: str = "score-all",
+                  on_progress: Callable[[RunSummary], None] | None = None) -> RunSummary:
+    """Score every requested architecture not yet in the store. Returns the run summary.
+
+    ``on_progress`` (if given) is called with the running summary after every chunk (benchmarks use
+    it to sample memory against the number of architectures scored).
+    """
     job.validate()
     started = time.monotonic()
     started_at = datetime.now(timezone.utc)
@@ -118,14 +128,25 @@ def run_score_all(job: ScoreJob, *, command: str = "score-all") -> RunSummary:
     todo = [i for i in requested if not all(k in existing for k in expected_keys(job, batch, i, options_key, space.name))]
     summary.skipped = len(requested) - len(todo)
     _write_run(store, run_id, job, command, "running", summary, started_at)
+    share = SharePlan(to_score=todo)
+    if job.dedupe:
+        todo_set = set(todo)
+        share = plan_sharing(space, todo, [i for i in requested if i not in todo_set])
+        summary.shared = share.shared
+    writer_keys = existing if not job.retry_errors else store.existing_keys(space=space.name, ok_only=True)
+    if share.from_store:
+        copier = PartWriter(store, run_id, writer_keys, job.flush_rows, job.flush_seconds)
+        copier.add(_copy_from_store(store, job, batch, space, share.from_store, run_id))
+        copier.flush()
+        summary.scored += len(share.from_store)
+    todo = share.to_score
     if not todo:
         summary.wall_seconds = time.monotonic() - started
         _write_run(store, run_id, job, command, "finished", summary, started_at)
         return summary
 
     started_ray = _ensure_ray(job)
-    writer = PartWriter(store, run_id, existing if not job.retry_errors else store.existing_keys(space=space.name, ok_only=True),
-                        job.flush_rows, job.flush_seconds)
+    writer = PartWriter(store, run_id, writer_keys, job.flush_rows, job.flush_seconds)
     progress = Progress(total=len(todo), enabled=job.progress, desc=f"{space.name} {','.join(job.metrics)}")
     status = "failed"
     actors: list = []
@@ -169,12 +190,19 @@ def run_score_all(job: ScoreJob, *, command: str = "score-all") -> RunSummary:
                     idle.add(i)
                     continue
                 lease_id, rows, _info = result
+                for representative in {r["arch_index"] for r in rows} & share.followers.keys():
+                    mine = [r for r in rows if r["arch_index"] == representative]
+                    rows = rows + share_rows(mine, share.followers[representative], space, bn_mode=job.bn_mode,
+                                             num_classes=job.head_classes, seed=job.seed, run_id=run_id)
                 fresh = writer.add(rows)
                 archs = {r["arch_index"] for r in fresh}
                 failed_archs = {r["arch_index"] for r in fresh if r["status"] == "error"}
                 summary.failed += len(failed_archs)
                 summary.scored += len(archs - failed_archs)
-                progress.update(len(archs), failed=summary.failed)
+                progress.update(len({r["arch_index"] for r in rows if r.get("shared_from") is None}),
+                                failed=summary.failed)
+                if on_progress is not None:
+                    on_progress(summary)
                 inflight[scorers[i].score_next.remote(sampler, lease_id)] = i
             if ready and len(idle) < len(scorers):
                 continue
@@ -275,6 +303,21 @@ def _abandoned_rows(job: ScoreJob, batch: Batch, space, indices: list[int], run_
     return [score_row(job, space, batch, index=index, arch=space.arch(index), metric=get_metric(name), mode=mode,
                       value=None, error=message, seconds=0.0, worker="", run_id=run_id, device="")
             for index in indices for name, mode in job.metric_modes().items()]
+
+
+def _copy_from_store(store: Store, job: ScoreJob, batch: Batch, space, sources: dict[int, int],
+                     run_id: str) -> list[dict]:
+    """Rows for members whose class already has a stored member (``--dedupe`` resume)."""
+    wanted = {}
+    for member, source in sources.items():
+        for key in expected_keys(job, batch, source, space.options_key(), space.name):
+            wanted.setdefault(key, []).append(member)
+    stored = [r for r in store.read("scores").to_pylist() if r["key"] in wanted and r["status"] == "ok"]
+    rows: list[dict] = []
+    for row in stored:
+        rows += share_rows([row], wanted[row["key"]], space, bn_mode=job.bn_mode, num_classes=job.head_classes,
+                           seed=job.seed, run_id=run_id)
+    return rows
 
 
 def _write_run(store: Store, run_id: str, job: ScoreJob, command: str, status: str, summary: RunSummary,
