@@ -75,6 +75,12 @@ class ScorerActor:
                 "archs": len(indices)}
         return lease_id, rows, info
 
+    def score_indices(self, indices: list[int]) -> list[dict]:
+        """Score exactly ``indices`` without a lease: live scoring for searches (engine/search_runner.py)."""
+        rows = self.scorer.score_indices([int(i) for i in indices])
+        self.telemetry.record(rows)
+        return rows
+
     def where(self) -> dict:
         return {"worker": self.worker, "pid": os.getpid(), "node": ray.get_runtime_context().get_node_id(),
                 "device": str(self.scorer.device)}
