@@ -11,6 +11,7 @@ from cli.export import export_command
 from cli.import_benchmark import import_benchmark_command
 from cli.listing import metrics_command, spaces_command
 from cli.score import score_all_command
+from cli.search import search_command
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
@@ -25,6 +26,7 @@ app.add_command(spaces_command)
 app.add_command(metrics_command)
 app.add_command(import_benchmark_command)
 app.add_command(analyze_command)
+app.add_command(search_command)
 
 
 def main(args: list[str] | None = None) -> None:
