@@ -37,9 +37,7 @@ def space_of_kind(kind: str) -> SearchSpace:
         return get_space(KIND_SPACES[kind])
     if kind.startswith("nds_") and kind in space_names():
         return get_space(kind)
-    valid = ", ".join(["nb201", "nats_tss", "nats_sss", "nb101", "nds_<space> (" + ", ".join(
-        n for n in space_names() if n.startswith("nds_")) + ")"])
-    raise InputError(f"unknown benchmark {kind!r}; valid choices: {valid}")
+    raise InputError(f"unknown benchmark {kind!r}; valid choices: {', '.join(benchmark_kinds())}")
 
 
 @dataclass
