@@ -49,7 +49,7 @@ from naswot_ray.search.base import (Domain, SearchAlgorithm, SearchOptions, Sear
                                     rng_for)
 from naswot_ray.search.budget import Budget, Ledger
 from naswot_ray.search.oracle import AccuracyOracle, Column
-from naswot_ray.search.scorer import ScoreBatch, Scorer, StoredScores, best_by_score, rank_by_score
+from naswot_ray.search.scorer import ScoreBatch, Scorer, StoredScores, best_by_score, known_sum, rank_by_score
 
 SEARCHES: Registry[SearchAlgorithm] = Registry("search algorithm")
 register_search = SEARCHES.register
@@ -81,4 +81,4 @@ def algorithm_names() -> list[str]:
 
 __all__ = ["SEARCHES", "register_search", "get_algorithm", "algorithm_names", "AccuracyOracle", "Budget", "Column",
            "Domain", "Ledger", "ScoreBatch", "Scorer", "SearchAlgorithm", "SearchOptions", "SearchProblem",
-           "SearchResult", "StoredScores", "best_by_score", "positive", "rank_by_score", "rng_for"]
+           "SearchResult", "StoredScores", "best_by_score", "known_sum", "positive", "rank_by_score", "rng_for"]

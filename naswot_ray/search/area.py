@@ -8,7 +8,8 @@ budget is spent and return the fittest architecture of the history.
 The algorithm is not in the authors' repository; this follows the paper's description and the
 reference REA simulation (metrics-spec section 3.2). With a seconds budget the *measured* scoring time of
 the M candidates (the score rows' ``seconds``) is charged before evolution starts, so AREA pays for its
-scores; a queries budget counts trained-accuracy lookups only, where scoring is free.
+scores; a queries budget counts trained-accuracy lookups only, where scoring is free. Score rows without
+a time (scores imported from elsewhere) are charged nothing.
 """
 
 from __future__ import annotations

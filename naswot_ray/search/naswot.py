@@ -6,7 +6,8 @@ first drawn on ties, first drawn if none is finite). No trained accuracy is quer
 
 Search time: the reference times the scoring of the N networks. With stored scores we report the sum
 of the N stored per-architecture scoring times (``seconds`` of each score row, duplicates counted each
-time, as the reference rescored them); with ``--live`` the same sum of freshly measured times.
+time, as the reference rescored them); with ``--live`` the same sum of freshly measured times. Where
+the store has no times (scores imported from elsewhere) the search time is unknown (NaN), not 0.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import numpy as np
 from naswot_ray.errors import InputError
 from naswot_ray.search import register_search
 from naswot_ray.search.base import SearchAlgorithm, SearchOptions, SearchProblem, SearchResult, rng_for
-from naswot_ray.search.scorer import best_by_score
+from naswot_ray.search.scorer import best_by_score, known_sum
 
 DEFAULT_N = (10, 100, 1000)
 
@@ -51,7 +52,7 @@ class NaswotSearch(SearchAlgorithm):
         chosen = int(drawn[best])
         return SearchResult(
             arch_index=chosen, queries=0, scored=n,
-            simulated_seconds=float(np.nansum(batch.seconds)),
+            simulated_seconds=known_sum(batch.seconds),
             best_score=float(batch.values[best]),
             fitness=float(problem.oracle.fitness[chosen]),
             extra={"distinct": int(len(np.unique(drawn)))},

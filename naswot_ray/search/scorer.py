@@ -60,6 +60,12 @@ class StoredScores:
         return np.flatnonzero(self.present)
 
 
+def known_sum(seconds: np.ndarray) -> float:
+    """Sum of the known (finite) seconds; NaN when none is known, so a missing time never reads as 0 s."""
+    finite = np.isfinite(seconds)
+    return float(seconds[finite].sum()) if finite.any() else float("nan")
+
+
 def best_by_score(values: np.ndarray) -> int:
     """Position of the highest *finite* score; ties go to the first drawn; if none is finite, 0.
 
@@ -80,4 +86,4 @@ def rank_by_score(values: np.ndarray) -> np.ndarray:
     return np.argsort(key, kind="stable")
 
 
-__all__ = ["ScoreBatch", "Scorer", "StoredScores", "best_by_score", "rank_by_score"]
+__all__ = ["ScoreBatch", "Scorer", "StoredScores", "best_by_score", "known_sum", "rank_by_score"]

@@ -11,7 +11,7 @@ import pytest
 
 from naswot_ray.errors import InputError
 from naswot_ray.search import (AccuracyOracle, Budget, Domain, ScoreBatch, SearchOptions, SearchProblem, StoredScores,
-                               algorithm_names, best_by_score, get_algorithm, rank_by_score, rng_for)
+                               algorithm_names, best_by_score, get_algorithm, known_sum, rank_by_score, rng_for)
 from naswot_ray.search.execution import execute, plan_runs
 from naswot_ray.search.seeds import run_seed
 from naswot_ray.spaces import get_space
@@ -37,6 +37,7 @@ def test_best_by_score_ignores_nan_and_inf_and_keeps_the_first_of_ties() -> None
     assert best_by_score(np.array([np.inf, 2.0])) == 1  # +inf is not finite either
     assert best_by_score(np.array([-np.inf, np.nan, -np.inf])) == 0  # nothing finite: the first drawn
     assert rank_by_score(np.array([2.0, np.nan, 5.0, 2.0, -np.inf])).tolist() == [2, 0, 3, 1, 4]
+    assert known_sum(np.array([1.0, np.nan, 2.0])) == 3.0 and np.isnan(known_sum(np.array([np.nan, np.nan])))
 
 
 def test_the_registry_lists_the_four_searches_and_rejects_unknown_names() -> None:
