@@ -24,7 +24,7 @@ import tempfile
 import threading
 import time
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -170,12 +170,17 @@ def _exclusive(path: Path) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def build_nb101_cache(path: str | Path | None = None, workers: int = 1, max_vertices: int = MAX_VERTICES) -> Path:
-    """Enumerate the cells and (re)write the cache file; returns its path."""
+def build_nb101_cache(path: str | Path | None = None, workers: int = 1, max_vertices: int = MAX_VERTICES,
+                      on_vertex_count: Callable[[EnumeratedCells], None] | None = None) -> Path:
+    """Enumerate the cells and (re)write the cache file; returns its path.
+
+    ``on_vertex_count`` is passed to :func:`enumerate_cells` (progress, e.g. ``naswot-ray spaces build``).
+    """
     check_vertex_count(max_vertices)
     target = Path(path) if path is not None else default_cache_path(max_vertices)
     started = time.perf_counter()
-    table = table_from_groups(enumerate_cells(max_vertices, workers=workers), max_vertices)
+    groups = enumerate_cells(max_vertices, workers=workers, on_vertex_count=on_vertex_count)
+    table = table_from_groups(groups, max_vertices)
     write_table(table, target)
     log.info("NB101 cell table (%d cells) written to %s in %.1f s", len(table), target, time.perf_counter() - started)
     return target
