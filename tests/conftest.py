@@ -6,12 +6,22 @@ tests that need it are skipped, with the path in the reason, where it is absent.
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+# No test may start the minutes-long full NB101 enumeration or write to the user's cache: nb101 is limited to
+# its V <= 5 cells (2,532, built in about a second) in a per-session cache directory. Set at import, before any
+# space object exists, so Ray workers and CLI subprocesses started by tests inherit both.
+os.environ.setdefault("NASWOT_RAY_NB101_MAX_VERTICES", "5")
+if "NASWOT_RAY_CACHE" not in os.environ:
+    os.environ["NASWOT_RAY_CACHE"] = tempfile.mkdtemp(prefix="naswot-ray-test-cache-")
+    atexit.register(shutil.rmtree, os.environ["NASWOT_RAY_CACHE"], ignore_errors=True)
 
 SHARED_DATA = Path(os.environ.get("NASWOT_RAY_SHARED_DATA",
                                   Path(__file__).resolve().parents[1].parent / "shared" / "data"))
