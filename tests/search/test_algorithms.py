@@ -40,10 +40,10 @@ def test_best_by_score_ignores_nan_and_inf_and_keeps_the_first_of_ties() -> None
     assert known_sum(np.array([1.0, np.nan, 2.0])) == 3.0 and np.isnan(known_sum(np.array([np.nan, np.nan])))
 
 
-def test_the_registry_lists_the_four_searches_and_rejects_unknown_names() -> None:
-    assert algorithm_names() == ["naswot", "random", "rea", "area"]
-    with pytest.raises(InputError, match="unknown search algorithm 'tenas'; valid choices: area, naswot, random, rea"):
-        get_algorithm("tenas")
+def test_the_registry_lists_the_searches_and_rejects_unknown_names() -> None:
+    assert algorithm_names()[:4] == ["naswot", "random", "rea", "area"]  # later modules may add more
+    with pytest.raises(InputError, match="unknown search algorithm 'nosuch'; valid choices: area, naswot, random, rea"):
+        get_algorithm("nosuch")
 
 
 # -- NASWOT Algorithm 1 ----------------------------------------------------------------------------
