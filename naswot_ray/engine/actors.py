@@ -1,4 +1,4 @@
-"""The Ray actors: the sampler that owns the queue and the scorers that pull chunks from it.
+"""The Ray actors: the scorers that pull chunks from the sampler (:mod:`.sampler_actor`).
 
 Scorers are pull-based: each ``score_next`` call leases a chunk from the sampler, scores it, and
 returns the rows to the driver, which writes them. The batch arrives once per actor as an object
@@ -14,37 +14,8 @@ import ray
 
 from naswot_ray.data.base import Batch
 from naswot_ray.engine.job import ScoreJob
-from naswot_ray.engine.leases import LeaseQueue
-from naswot_ray.engine.telemetry import QueueTelemetry, ScorerTelemetry
-
-
-@ray.remote(num_cpus=0, max_restarts=0)
-class SamplerActor:
-    """Owns the queue of architecture indices still to score; leases chunks to scorers."""
-
-    def __init__(self, indices: list[int], chunk_size: int, max_attempts: int = 2, run_id: str = "") -> None:
-        self.queue = LeaseQueue(indices, chunk_size, max_attempts=max_attempts)
-        self.telemetry = QueueTelemetry(run_id)
-        self.telemetry.set_depth(self.queue.stats()["pending"])
-
-    def lease(self, worker: str, completed: int | None = None) -> tuple[int, list[int]] | None:
-        leased = self.queue.lease(worker, completed)
-        self.telemetry.set_depth(self.queue.stats()["pending"])
-        return leased
-
-    def complete(self, lease_id: int) -> bool:
-        return self.queue.complete(lease_id)
-
-    def requeue_worker(self, worker: str) -> list[int]:
-        abandoned = self.queue.requeue_worker(worker)
-        self.telemetry.set_depth(self.queue.stats()["pending"])
-        return abandoned
-
-    def stats(self) -> dict[str, int]:
-        return self.queue.stats()
-
-    def done(self) -> bool:
-        return self.queue.done()
+from naswot_ray.engine.sampler_actor import SamplerActor
+from naswot_ray.engine.telemetry import ScorerTelemetry
 
 
 @ray.remote
@@ -84,3 +55,6 @@ class ScorerActor:
     def where(self) -> dict:
         return {"worker": self.worker, "pid": os.getpid(), "node": ray.get_runtime_context().get_node_id(),
                 "device": str(self.scorer.device)}
+
+
+__all__ = ["SamplerActor", "ScorerActor"]
