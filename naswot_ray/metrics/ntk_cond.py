@@ -11,6 +11,20 @@ CPU those B backward passes are faster and are used (same matrix up to rounding)
 BN the output of sample n depends on every input, which both forms keep (a vmap over per-sample
 calls would not). The batch is used as given (paper: B=32, TE-NAS code: 72 for NB201).
 
+Modes (which network the kernel is taken of):
+
+- ``auto`` (default): ``tenas`` where the space offers a proxy network (``build_proxy``), else ``full``.
+- ``tenas``: TE-NAS's size. TE-NAS computes kappa on its pruning supernet at C=3, N=1 with stem, not
+  on the C=16, N=5 benchmark network; here the architecture's own cell in that skeleton,
+  ``space.build_proxy(arch, num_classes, C=PROXY_C, N=PROXY_N)`` (NB201: the benchmark builder at
+  C=3, N=1), with the run's head size. Raises for a space without ``build_proxy``. Why the default:
+  on the CPU the full network costs 30-120 s per NB201 cell at B=32 (B backward passes through 17
+  layers), the proxy well under a second, and the proxy is what the paper's numbers come from.
+- ``full``: the benchmark network the worker built (metrics-spec 2.4's per-architecture design choice).
+
+Width and depth of the proxy are the module constants PROXY_C / PROXY_N, the batch size is the run's
+``--batch-size`` (paper: 32, TE-NAS code: 72), the repeats are the class attribute ``repeats``.
+
 Degenerate kernels, documented choices: lambda_min is clamped up to the float64 noise floor
 B * eps64 * lambda_max (below it an eigenvalue cannot be told from 0), so a singular Theta gives a
 large but finite kappa instead of a huge or negative one; a NaN kappa (lambda_max <= 0, i.e.
@@ -30,6 +44,9 @@ from naswot_ray.metrics.base import Metric, MetricNeeds, ScoringContext
 from naswot_ray.metrics.netutil import batch_stats_without_update, derived_generator, kaiming_normal_reinit
 
 NAN_KAPPA = 1e5
+#: TE-NAS's NTK supernet size (prune_tenas.py: C=3, N=1, with stem), used by the ``tenas`` mode
+PROXY_C = 3
+PROXY_N = 1
 #: (cotangents per vmapped VJP) x (batch size): the vmapped backward holds that many per-sample
 #: activation gradients at once, so the chunk shrinks as the batch grows (16 at B=64)
 JACREV_SAMPLE_BUDGET = 1024
@@ -114,17 +131,39 @@ def condition_number(gram: torch.Tensor) -> torch.Tensor:
 class NtkCond(Metric):
     name = "ntk_cond"
     description = ("Chen et al. 2021 (TE-NAS): lambda_max/lambda_min of the class-summed NTK G G^T over the "
-                   "batch, Kaiming fan_out re-init, mean of 3; 1 forward + B-vector jacrev per repeat")
+                   "batch, Kaiming fan_out re-init, mean of 3, on the cell at TE-NAS's C=3/N=1 size (mode tenas) "
+                   "or the benchmark network (full); 1 forward + B backward per repeat")
     higher_is_better = False
     needs = MetricNeeds(data=True, labels=False, grad=True)
     mutates_model = True
+    modes = ("auto", "tenas", "full")
     repeats: int = REPEATS
 
     def score(self, model: nn.Module, batch: Batch, *, seed: int, mode: str, ctx: ScoringContext) -> float:
         if batch.size < 2:
             raise ValueError(f"metric 'ntk_cond' needs a batch of at least 2 inputs, got {batch.size}")
+        net = self._network(model, mode, ctx)
         kappas = []
         for repeat in range(self.repeats):
-            kaiming_normal_reinit(model, mode="fan_out", generator=derived_generator(seed, _SALT, repeat))
-            kappas.append(condition_number(ntk_gram(model, batch.x)))
+            kaiming_normal_reinit(net, mode="fan_out", generator=derived_generator(seed, _SALT, repeat))
+            kappas.append(condition_number(ntk_gram(net, batch.x)))
         return float(torch.stack(kappas).mean())
+
+    @staticmethod
+    def _network(model: nn.Module, mode: str, ctx: ScoringContext) -> nn.Module:
+        """The benchmark network, or the space's C=3, N=1 proxy on the model's device and in its BN mode.
+
+        The proxy is built under a forked RNG: its weights are re-drawn by every repeat anyway, and the
+        global stream other metrics of the same architecture see must not depend on this one.
+        """
+        has_proxy = callable(getattr(ctx.space, "build_proxy", None))
+        if mode == "tenas" and not has_proxy:
+            raise ValueError(f"metric 'ntk_cond': space {getattr(ctx.space, 'name', ctx.space)!r} has no proxy "
+                             "network (build_proxy); use mode 'full'")
+        if mode == "full" or not has_proxy:
+            return model
+        with torch.random.fork_rng(devices=[]):
+            net = ctx.space.build_proxy(ctx.arch, ctx.num_classes, C=PROXY_C, N=PROXY_N)  # type: ignore[attr-defined]
+        param = next(model.parameters(), None)
+        device = param.device if param is not None else ctx.device
+        return net.to(device).train(model.training)

@@ -86,6 +86,11 @@ class NB201Space(SearchSpace):
         single-channel patches directly."""
         return build_nb201_network(arch, 1, C=1, N=1, stem=False, input_channels=1)
 
+    def build_proxy(self, arch: Arch, num_classes: int, C: int = 3, N: int = 1) -> nn.Module:
+        """The cell in a narrower, shallower NB201 skeleton (with stem): TE-NAS computes the NTK on
+        its C=3, N=1 supernet, so ``ntk_cond``'s ``tenas`` mode scores each cell at that size."""
+        return build_nb201_network(arch, num_classes, C=C, N=N)
+
     def canonical(self, arch: Arch) -> str:
         """The NB201 paper's unique-topology key (6,466 classes); see :func:`unique_topology_key`."""
         return unique_topology_key(parse_cell(arch))
