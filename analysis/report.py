@@ -21,7 +21,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.join import Filters, load_joined
+from analysis import ensembles as ens
+from analysis.join import Filters, Joined, load_joined
 from analysis.plots import Panel, save_png, scatter_figure, tau_bar_figure
 from analysis.stats import CI_METHODS, PROTOCOLS
 from analysis.tables import CorrelationTable, correlation_table, format_markdown
@@ -38,6 +39,12 @@ class AnalysisOptions:
     seed: int = 1
     plots: bool = True
     digits: int = 3
+    #: ``ensemble:a+b`` labels to add as variants (analysis/ensembles.py)
+    ensembles: Sequence[str] = ()
+    #: also add the best this-many pairs/triples of the stored variants (0: no search)
+    auto_ensembles: int = 0
+    #: DATASET:SPLIT:EPOCHS the ensemble search and summary use (None: ensembles.default_target)
+    ensemble_target: str | None = None
 
     def __post_init__(self) -> None:
         for protocol in self.protocols:
@@ -47,6 +54,12 @@ class AnalysisOptions:
             raise InputError(f"unknown CI method {self.ci!r}; valid choices: {', '.join(CI_METHODS)}")
         if self.resamples < 0:
             raise InputError(f"--bootstrap must be >= 0, got {self.resamples}")
+        for text in self.ensembles:
+            ens.parse_ensemble(text)
+        if self.auto_ensembles < 0:
+            raise InputError(f"the number of searched ensembles must be >= 0, got {self.auto_ensembles}")
+        if self.ensemble_target is not None:
+            ens.Target.parse(self.ensemble_target)
 
 
 @dataclass
@@ -56,6 +69,8 @@ class AnalysisResult:
     timings: dict[str, float] = field(default_factory=dict)
     #: scored spaces that matched no accuracy (nothing imported for them, or different records)
     unjoined_spaces: list[str] = field(default_factory=list)
+    #: each ensemble's rho next to its best member's (None when no ensemble was asked for)
+    ensembles: pd.DataFrame | None = None
 
 
 def analyze(store: Store, options: AnalysisOptions, out: Path | None = None) -> AnalysisResult:
@@ -65,9 +80,13 @@ def analyze(store: Store, options: AnalysisOptions, out: Path | None = None) -> 
     joined = load_joined(store, options.filters)
     timings["join"] = time.perf_counter() - start
     start = time.perf_counter()
+    joined, summary = _with_ensembles(joined, options)
+    if summary is not None:
+        timings["ensembles"] = time.perf_counter() - start
+        start = time.perf_counter()
     table = correlation_table(joined, options.protocols, ci=options.ci, resamples=options.resamples, seed=options.seed)
     timings["statistics"] = time.perf_counter() - start
-    result = AnalysisResult(table, timings=timings, unjoined_spaces=joined.unjoined_spaces)
+    result = AnalysisResult(table, timings=timings, unjoined_spaces=joined.unjoined_spaces, ensembles=summary)
     if out is None:
         return result
     start = time.perf_counter()
@@ -78,12 +97,33 @@ def analyze(store: Store, options: AnalysisOptions, out: Path | None = None) -> 
     csv_path = out / "correlations.csv"
     _atomic_write(csv_path, table.frame.to_csv(index=False, float_format="%.12g"))
     md_path = out / "report.md"
-    _atomic_write(md_path, _markdown(store, table, options, images))
+    _atomic_write(md_path, _markdown(store, table, options, images, summary))
     html_path = out / "report.html"
-    _atomic_write(html_path, _html(store, table, options, images))
-    timings["report"] = time.perf_counter() - start
+    _atomic_write(html_path, _html(store, table, options, images, summary))
     result.files = [csv_path, md_path, html_path, *images]
+    if summary is not None:
+        summary_path = out / "ensembles.csv"
+        _atomic_write(summary_path, summary.to_csv(index=False, float_format="%.12g"))
+        result.files.append(summary_path)
+    timings["report"] = time.perf_counter() - start
     return result
+
+
+def _with_ensembles(joined: Joined, options: AnalysisOptions) -> tuple[Joined, pd.DataFrame | None]:
+    """Add the asked-for and the searched ensembles as variants; summarise each against its best member."""
+    requested = [ens.parse_ensemble(text) for text in options.ensembles]
+    if not requested and not options.auto_ensembles:
+        return joined, None
+    if options.ensemble_target is not None:
+        target = ens.Target.parse(options.ensemble_target)
+        ens.check_target(joined.rows, target)
+    else:
+        target = ens.default_target(joined.rows)
+    if options.auto_ensembles:
+        requested += ens.find_best(joined, target, top=options.auto_ensembles)
+    requested = list(dict.fromkeys(requested))
+    summary = ens.ensemble_summary(joined, requested, target)
+    return ens.add_ensembles(joined, requested), summary
 
 
 def _write_figures(table: CorrelationTable, options: AnalysisOptions, out: Path) -> list[Path]:
@@ -129,10 +169,14 @@ def _header_lines(store: Store, table: CorrelationTable, options: AnalysisOption
     ]
 
 
-def _markdown(store: Store, table: CorrelationTable, options: AnalysisOptions, images: list[Path]) -> str:
+def _markdown(store: Store, table: CorrelationTable, options: AnalysisOptions, images: list[Path],
+              ensembles: pd.DataFrame | None = None) -> str:
     lines = ["# naswot-ray: score vs trained accuracy", ""]
     lines += [f"- {line}" for line in _header_lines(store, table, options)]
     lines += ["", format_markdown(table.frame, options.digits), ""]
+    if ensembles is not None:
+        lines += ["## Ensembles vs their best member", "", _ENSEMBLE_NOTE, "",
+                  ens.format_summary_markdown(ensembles, options.digits), ""]
     for image in images:
         lines += [f"![{image.stem}]({image.name})", ""]
     return "\n".join(lines)
@@ -148,7 +192,13 @@ img { max-width: 100%; margin: 12px 0; border: 1px solid #eee; }
 """
 
 
-def _html(store: Store, table: CorrelationTable, options: AnalysisOptions, images: list[Path]) -> str:
+_ENSEMBLE_NOTE = ("Rank-sum ensembles (each member ranked with its better end high, ranks summed) over the "
+                  "architectures where every member has a finite score; sign-aware Spearman rho of the ensemble "
+                  "and of each member on those architectures.")
+
+
+def _html(store: Store, table: CorrelationTable, options: AnalysisOptions, images: list[Path],
+          ensembles: pd.DataFrame | None = None) -> str:
     from analysis.tables import HEADERS, display_rows
 
     numeric = {4, 6, 7, 8, 9}
@@ -160,9 +210,14 @@ def _html(store: Store, table: CorrelationTable, options: AnalysisOptions, image
                         f'src="data:image/png;base64,{base64.b64encode(image.read_bytes()).decode()}">'
                         for image in images)
     header = "".join(f"<li>{html.escape(line)}</li>" for line in _header_lines(store, table, options))
+    ensemble_html = ""
+    if ensembles is not None:
+        ensemble_html = (f"<h2>Ensembles vs their best member</h2>\n<p>{html.escape(_ENSEMBLE_NOTE)}</p>\n"
+                         f"<pre>{html.escape(ens.format_summary(ensembles, options.digits))}</pre>\n")
     return (f"<!DOCTYPE html>\n<html lang=en><head><meta charset=utf-8><title>naswot-ray report</title>"
             f"<style>{_CSS}</style></head><body>\n<h1>naswot-ray: score vs trained accuracy</h1>\n<ul>{header}</ul>\n"
-            f"<table><thead><tr>{head}</tr></thead><tbody>\n{body}\n</tbody></table>\n{figures}\n</body></html>\n")
+            f"<table><thead><tr>{head}</tr></thead><tbody>\n{body}\n</tbody></table>\n{ensemble_html}{figures}\n"
+            "</body></html>\n")
 
 
 def read_correlations(path: Path) -> pd.DataFrame:

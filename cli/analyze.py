@@ -19,6 +19,30 @@ def _split_list(text: str | None, what: str) -> list[str] | None:
     return items
 
 
+def _auto_ensembles(text: str | None) -> int:
+    """``--ensembles auto`` -> 5, ``auto:K`` -> K, not given -> 0."""
+    if text is None:
+        return 0
+    name, _, count = text.partition(":")
+    if name.strip() != "auto" or (count and not count.strip().isdigit()):
+        raise InputError(f"malformed --ensembles {text!r}; expected auto or auto:K (K best pairs/triples), and "
+                         "name single ensembles in --metrics as ensemble:<m1>+<m2>")
+    return int(count) if count else 5
+
+
+def _metric_filter(metrics: list[str] | None) -> tuple[list[str] | None, list[str]]:
+    """Split --metrics into stored metric names (for the join) and ``ensemble:`` entries; the join
+    loads every ensemble member too, so members are always reported beside their ensembles."""
+    from analysis.ensembles import is_ensemble, member_metrics, parse_ensemble
+
+    if metrics is None:
+        return None, []
+    ensembles = [m for m in metrics if is_ensemble(m)]
+    plain = [m for m in metrics if not is_ensemble(m)]
+    members = member_metrics([parse_ensemble(e) for e in ensembles])
+    return list(dict.fromkeys(plain + members)), ensembles
+
+
 def _int_list(text: str | None) -> list[int] | None:
     items = _split_list(text, "epochs")
     if items is None:
@@ -32,7 +56,15 @@ def _int_list(text: str | None) -> list[int] | None:
 @click.command("analyze")
 @click.option("--store", default=DEFAULT_STORE, show_default=True, help="Store directory or URI.")
 @click.option("--space", "spaces", default=None, help="Comma-separated spaces (default: every scored space).")
-@click.option("--metrics", default=None, help="Comma-separated metrics (default: every stored metric).")
+@click.option("--metrics", default=None,
+              help="Comma-separated metrics (default: every stored metric); ensemble:<m1>+<m2>[+...] adds the rank-sum "
+                   "ensemble of stored metrics (members named as in the table, e.g. naswot[clean]).")
+@click.option("--ensembles", "ensembles_text", default=None, metavar="auto[:K]",
+              help="Also search every pair and triple of the stored metric variants and add the K (default 5) "
+                   "ensembles with the best rho on the --ensemble-target column.")
+@click.option("--ensemble-target", default=None, metavar="DATASET:SPLIT:EPOCHS",
+              help="Accuracy column for the ensemble search and the ensemble-vs-best-member summary (default: "
+                   "cifar10:ori-test, else cifar10-valid:ori-test or :x-valid, at the largest budget).")
 @click.option("--dataset", "datasets", default=None,
               help="Comma-separated benchmark datasets, e.g. cifar10-valid,cifar100 (default: all imported).")
 @click.option("--split", "splits", default=None, help="Comma-separated splits, e.g. ori-test,x-test (default: all).")
@@ -47,7 +79,8 @@ def _int_list(text: str | None) -> list[int] | None:
               help="Write report.md, report.html, correlations.csv and PNGs here.")
 @click.option("--no-plots", is_flag=True, help="Skip the PNG figures.")
 @click.option("--digits", default=3, show_default=True, type=int, help="Decimals printed for tau and rho.")
-def analyze_command(store: str, spaces: str | None, metrics: str | None, datasets: str | None, splits: str | None,
+def analyze_command(store: str, spaces: str | None, metrics: str | None, ensembles_text: str | None,
+                    ensemble_target: str | None, datasets: str | None, splits: str | None,
                     epochs: str | None, protocol: str, ci: str, resamples: int, seed: int, out: str | None,
                     no_plots: bool, digits: int) -> None:
     """Kendall tau-b, Spearman rho, 95 % CIs and top-10 % precision of every score vs every accuracy column.
@@ -55,24 +88,31 @@ def analyze_command(store: str, spaces: str | None, metrics: str | None, dataset
     Scores and accuracies are joined by space, architecture index and arch string (NB101: module hash).
     One line per (space, metric variant, dataset, split, epochs, protocol).
     """
+    from analysis.ensembles import format_summary
     from analysis.join import Filters
     from analysis.report import AnalysisOptions, analyze
     from analysis.tables import format_terminal
 
     protocols = ["all", "paper"] if protocol == "both" else [protocol]
+    stored_metrics, ensembles = _metric_filter(_split_list(metrics, "metric"))
     options = AnalysisOptions(
-        filters=Filters(spaces=_split_list(spaces, "space"), metrics=_split_list(metrics, "metric"),
+        filters=Filters(spaces=_split_list(spaces, "space"), metrics=stored_metrics,
                         datasets=_split_list(datasets, "dataset"), splits=_split_list(splits, "split"),
                         epochs=_int_list(epochs)),
-        protocols=protocols, ci=ci, resamples=resamples, seed=seed, plots=not no_plots, digits=digits)
+        protocols=protocols, ci=ci, resamples=resamples, seed=seed, plots=not no_plots, digits=digits,
+        ensembles=ensembles, auto_ensembles=_auto_ensembles(ensembles_text), ensemble_target=ensemble_target)
     the_store = Store(store)
     result = analyze(the_store, options, Path(out) if out else None)
     click.echo(format_terminal(result.table.frame, digits))
     timing = ", ".join(f"{name} {seconds:.2f} s" for name, seconds in result.timings.items())
     click.echo(f"\n{len(result.table.frame)} correlations ({timing})")
+    if result.ensembles is not None:
+        click.echo("\nensembles vs their best member (sign-aware Spearman rho on the ensemble's architectures):")
+        click.echo(format_summary(result.ensembles, digits))
     if out:
-        click.echo(f"wrote {len(result.files)} files to {out}: report.html, report.md, correlations.csv, "
-                   f"{len(result.files) - 3} PNG(s)")
+        extra = ", ensembles.csv" if result.ensembles is not None else ""
+        click.echo(f"wrote {len(result.files)} files to {out}: report.html, report.md, correlations.csv{extra}, "
+                   f"{len(result.files) - 3 - bool(extra)} PNG(s)")
     for space in result.unjoined_spaces:
         click.echo(f"note: scores of space {space!r} match no stored accuracy; import them with "
                    f"naswot-ray import-benchmark", err=True)
