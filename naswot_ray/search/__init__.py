@@ -54,7 +54,7 @@ from naswot_ray.search.scorer import ScoreBatch, Scorer, StoredScores, best_by_s
 SEARCHES: Registry[SearchAlgorithm] = Registry("search algorithm")
 register_search = SEARCHES.register
 
-_MODULES = ("naswot", "random_search", "rea", "area")
+_MODULES = ("naswot", "random_search", "rea", "area", "tenas")
 
 
 @functools.cache
