@@ -7,14 +7,22 @@ What one run does (``prune_tenas.py`` with ``prune_launch.py``'s NB201 settings,
    starts from all five ops instead). Four ops per edge leave three rounds.
 2. Each round, for every op still alive on an edge that has more than one: build the *candidate* mask
    with that op removed and, ``repeats`` times (3),
-   - NTK: Kaiming-normal fan_out re-init of the C=3, N=1 supernet with stem; one augmented training
-     batch (random crop with 4-pixel padding and horizontal flip, B=32); kappa of the current mask and of
-     the candidate on the same weights and batch; delta_kappa = (kappa_now - kappa_cand) / kappa_now,
-     rounded to ``precision`` decimals;
-   - regions: Kaiming-normal fan_in re-init of the thin supernet (C=1, one cell, no stem); 3 x 1000 random
-     3x3 crops of one random channel; R of the current mask and of the candidate on the same weights and
-     samples; delta_R = (R_now - R_cand) / R_now, rounded the same way.
+   - NTK: on the C=3, N=1 supernet with stem, one augmented training batch (random crop with 4-pixel
+     padding and horizontal flip, B=32); kappa of the current mask and of the candidate on the same
+     weights and batch; delta_kappa = (kappa_now - kappa_cand) / kappa_now, rounded to ``precision``
+     decimals;
+   - regions: on the thin supernet (C=1, one cell, no stem), 3 x 1000 random 3x3 crops of one random
+     channel; R of the current mask and of the candidate on the same weights and samples;
+     delta_R = (R_now - R_cand) / R_now, rounded the same way.
    Each candidate's two deltas are the means over the repeats.
+
+   Weights (``init``): ``reference`` (default) does what TE-NAS's code actually runs. Its launch script
+   passes ``--init kaiming_normal``, which its ``init_model`` does not recognise (it knows only
+   ``kaiming_norm_fanin``/``_fanout``), so every "re-init" is a no-op and the networks keep PyTorch's
+   constructor init: the NTK supernet is built once per round (all candidates and repeats of the round
+   share its weights; only the batch changes), the thin network once per candidate (its repeats share
+   weights; only the crops change). ``kaiming`` does what the paper and metrics-spec 2.4/2.5 describe: a
+   Kaiming-normal re-init (fan_out for the NTK, fan_in for the regions) before every repeat.
 3. Rank all candidates of the round: by delta_kappa descending (removing the op lowers kappa most = rank
    0) and by delta_R ascending (removing it loses fewest regions = rank 0), each on values rounded to
    ``precision`` significant digits, equal values sharing a rank, ranks counted densely (the next
@@ -66,7 +74,8 @@ NONE_OP = NB201_OPS.index("none")
 #: TE-NAS's NB201 settings (prune_launch.py / prune_tenas.py)
 NTK_C, NTK_N = 3, 1
 DEFAULTS = {"dataset": "cifar10", "data_root": None, "norm": None, "batch_size": 32, "repeats": 3, "precision": 3,
-            "pool": 4000, "keep_none": False, "num_classes": None}
+            "pool": 4000, "keep_none": False, "num_classes": None, "init": "reference"}
+INITS = ("reference", "kaiming")
 PARAMS = tuple(DEFAULTS)
 #: augmentation of the NTK batches (the NB201 search loaders' RandomCrop(32, padding=4) + flip)
 CROP_PADDING = 4
@@ -168,18 +177,22 @@ def _delta(before: float, after: float, precision: int) -> float:
 
 def evaluate_candidate(mask: Mask, pruned: Mask, *, ntk_net: SuperNetwork, thin_net: SuperNetwork, data: TenasData,
                        settings: dict, rng: np.random.Generator, gen: torch.Generator) -> tuple[float, float]:
-    """Mean delta_kappa and delta_R of going from ``mask`` to ``pruned`` over the repeats."""
+    """Mean delta_kappa and delta_R of going from ``mask`` to ``pruned`` over the repeats (``init=kaiming``
+    re-draws both networks' weights before every repeat; ``reference`` uses them as given)."""
     precision, repeats, device = int(settings["precision"]), int(settings["repeats"]), _device(ntk_net)
+    reinit = settings["init"] == "kaiming"
     d_kappa = []
     for _ in range(repeats):
-        kaiming_normal_reinit(ntk_net, mode="fan_out", generator=gen)
+        if reinit:
+            kaiming_normal_reinit(ntk_net, mode="fan_out", generator=gen)
         x = data.ntk_batch(rng, int(settings["batch_size"])).to(device)
         before = float(condition_number(ntk_gram(ntk_net.set_mask(mask), x)))
         after = float(condition_number(ntk_gram(ntk_net.set_mask(pruned), x)))
         d_kappa.append(_delta(before, after, precision))
     d_regions = []
     for _ in range(repeats):
-        kaiming_normal_reinit(thin_net, mode="fan_in", generator=gen)
+        if reinit:
+            kaiming_normal_reinit(thin_net, mode="fan_in", generator=gen)
         inputs = [random_patches(data.images, PATCH_BATCH_SIZE, gen).to(device) for _ in range(PATCH_BATCHES)]
         before = count_regions(thin_net.set_mask(mask), inputs)
         after = count_regions(thin_net.set_mask(pruned), inputs)
@@ -194,9 +207,15 @@ def tenas_prune(data: TenasData, settings: dict, run_seed: int, *, device: torch
     rng = rng_for(run_seed)
     gen = torch.Generator().manual_seed(int(rng.integers(0, 2**63 - 1)))
     num_classes = int(settings["num_classes"] or data.num_classes)
-    with torch.random.fork_rng(devices=[]):  # construction draws default inits that are overwritten anyway
-        ntk_net = SuperNetwork(NTK_C, NTK_N, num_classes).to(device).train()
-        thin_net = SuperNetwork(1, 1, num_classes, stem=False, input_channels=1, depth=1).to(device).train()
+
+    def ntk_supernet() -> SuperNetwork:
+        return _constructed(lambda: SuperNetwork(NTK_C, NTK_N, num_classes), gen, device)
+
+    def thin_supernet() -> SuperNetwork:
+        return _constructed(lambda: SuperNetwork(1, 1, num_classes, stem=False, input_channels=1, depth=1), gen, device)
+
+    reference = settings["init"] == "reference"
+    ntk_net, thin_net = ntk_supernet(), thin_supernet()
     mask = full_mask()
     if not settings["keep_none"]:
         for edge in range(len(EDGES)):
@@ -206,11 +225,15 @@ def tenas_prune(data: TenasData, settings: dict, run_seed: int, *, device: torch
     round_number = 0
     while not is_single_path(mask):
         candidates = []
+        if reference:
+            ntk_net = ntk_supernet()  # TE-NAS: one supernet (constructor init) per round
         for edge, row in enumerate(mask):
             if sum(row) < 2:
                 continue
             for op, alive in enumerate(row):
                 if alive:
+                    if reference:
+                        thin_net = thin_supernet()  # TE-NAS: a new thin network per candidate
                     d_kappa, d_regions = evaluate_candidate(mask, without(mask, edge, op), ntk_net=ntk_net,
                                                             thin_net=thin_net, data=data, settings=settings, rng=rng,
                                                             gen=gen)
@@ -229,12 +252,23 @@ def _device(net: torch.nn.Module) -> torch.device:
     return next(net.parameters()).device
 
 
+def _constructed(factory, gen: torch.Generator, device: torch.device) -> SuperNetwork:
+    """A network with PyTorch's constructor init drawn from a seed taken off ``gen`` (global RNG untouched)."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(int(torch.randint(0, 2**62, (1,), generator=gen)))
+        return factory().to(device).train()
+
+
 # -- the registered search ----------------------------------------------------------------------------
 def parse_params(extra: dict[str, str]) -> dict:
     """``--param`` strings -> typed settings with TE-NAS's defaults; bad values raise InputError."""
     params = dict(DEFAULTS)
     for key, text in extra.items():
         if key in ("dataset", "data_root", "norm"):
+            params[key] = text
+        elif key == "init":
+            if text not in INITS:
+                raise InputError(f"--param init={text!r}; valid choices: {', '.join(INITS)}")
             params[key] = text
         elif key == "keep_none":
             if text.lower() not in ("0", "1", "true", "false", "yes", "no"):
@@ -268,7 +302,7 @@ class TenasSearch(SearchAlgorithm):
         return [parse_params(options.extra)]
 
     def label(self, params: dict) -> str:
-        label = f"B={params['batch_size']}, repeats={params['repeats']}"
+        label = f"B={params['batch_size']}, repeats={params['repeats']}, init={params['init']}"
         return label + (", from 5 ops" if params.get("keep_none") else "")
 
     def run(self, problem: SearchProblem, params: dict, run_seed: int) -> SearchResult:

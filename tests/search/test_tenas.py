@@ -9,8 +9,8 @@ from torch import nn
 
 from naswot_ray.errors import InputError
 from naswot_ray.search import SearchOptions, get_algorithm
-from naswot_ray.search.tenas import (DEFAULTS, Candidate, TenasData, choose_prunes, dense_ranks, parse_params,
-                                     round_significant, tenas_prune)
+from naswot_ray.search.tenas import (DEFAULTS, Candidate, TenasData, choose_prunes, dense_ranks, evaluate_candidate,
+                                     parse_params, round_significant, tenas_prune)
 from naswot_ray.search.tenas_supernet import SuperCell, SuperNetwork, full_mask, is_single_path, mask_cell, without
 from naswot_ray.spaces import get_space
 from naswot_ray.spaces.nb201_cell import parse_cell
@@ -104,18 +104,33 @@ def test_a_whole_run_on_tiny_inputs_is_deterministic() -> None:
     assert tenas_prune(data, settings, 7, device=torch.device("cpu"))[0] == cell
 
 
+def test_reference_init_keeps_the_weights_kaiming_redraws_them() -> None:
+    data = TenasData(torch.randn(6, 3, 4, 4, generator=torch.Generator().manual_seed(1)), torch.zeros(3), 10)
+    mask = full_mask()
+    for init, changed in (("reference", False), ("kaiming", True)):
+        torch.manual_seed(0)
+        ntk_net, thin_net = SuperNetwork(3, 1, 10).train(), SuperNetwork(1, 1, 10, stem=False, input_channels=1, depth=1)
+        before = [p.detach().clone() for p in (*ntk_net.parameters(), *thin_net.parameters())]
+        d_kappa, d_regions = evaluate_candidate(mask, without(mask, 0, CONV3), ntk_net=ntk_net, thin_net=thin_net,
+                                                data=data, settings=dict(DEFAULTS, batch_size=2, repeats=1, init=init),
+                                                rng=np.random.default_rng(0), gen=torch.Generator().manual_seed(0))
+        after = [p.detach() for p in (*ntk_net.parameters(), *thin_net.parameters())]
+        assert any(not torch.equal(a, b) for a, b in zip(before, after)) == changed
+        assert np.isfinite(d_kappa) and -1.0 <= d_regions <= 1.0
+
+
 def test_registered_with_its_options() -> None:
     search = get_algorithm("tenas")
     assert search.default_runs == 4 and not search.uses_scores and not search.uses_fitness
     params = search.settings(SearchOptions(extra={"batch_size": "72", "keep_none": "1", "dataset": "random"}))
     assert params == [dict(DEFAULTS, batch_size=72, keep_none=True, dataset="random")]
-    assert search.label(params[0]) == "B=72, repeats=3, from 5 ops"
+    assert search.label(params[0]) == "B=72, repeats=3, init=reference, from 5 ops"
     with pytest.raises(InputError, match="unknown --param 'width' for search 'tenas'"):
         search.settings(SearchOptions(extra={"width": "3"}))
     with pytest.raises(InputError, match="--n does not apply to search 'tenas'"):
         search.settings(SearchOptions(n=[10]))
     for extra, message in (({"repeats": "x"}, "must be an integer"), ({"repeats": "0"}, "at least 1"),
-                           ({"keep_none": "maybe"}, "must be 0/1"), ({"pool": "8", "batch_size": "16"}, "at least the batch")):
+                           ({"keep_none": "maybe"}, "must be 0/1"), ({"init": "xavier"}, "valid choices: reference, kaiming"), ({"pool": "8", "batch_size": "16"}, "at least the batch")):
         with pytest.raises(InputError, match=message):
             parse_params(extra)
 
