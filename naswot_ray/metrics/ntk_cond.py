@@ -19,7 +19,8 @@ Modes (which network the kernel is taken of):
   ``space.build_proxy(arch, num_classes, C=PROXY_C, N=PROXY_N)`` (NB201: the benchmark builder at
   C=3, N=1), with the run's head size. Raises for a space without ``build_proxy``. Why the default:
   on the CPU the full network costs 30-120 s per NB201 cell at B=32 (B backward passes through 17
-  layers), the proxy well under a second, and the proxy is what the paper's numbers come from.
+  layers, 3 repeats), the proxy 2-4 s (measured on a shared 2-core machine), and the proxy's size is
+  what TE-NAS computed its kappa at.
 - ``full``: the benchmark network the worker built (metrics-spec 2.4's per-architecture design choice).
 
 Width and depth of the proxy are the module constants PROXY_C / PROXY_N, the batch size is the run's
