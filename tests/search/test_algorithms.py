@@ -41,7 +41,7 @@ def test_best_by_score_ignores_nan_and_inf_and_keeps_the_first_of_ties() -> None
 
 
 def test_the_registry_lists_the_searches_and_rejects_unknown_names() -> None:
-    assert algorithm_names()[:4] == ["naswot", "random", "rea", "area"]  # later modules may add more
+    assert {"naswot", "random", "rea", "area"} <= set(algorithm_names())  # other modules may add more
     with pytest.raises(InputError, match="unknown search algorithm 'nosuch'; valid choices: area, naswot, random, rea"):
         get_algorithm("nosuch")
 
