@@ -182,7 +182,10 @@ def test_an_invented_option_in_a_manifest_or_the_dockerfile_fails():
 
 
 def test_the_dry_run_applies_score_all_validation():
-    with pytest.raises(CommandError, match="open-ended"):
-        dry_run_score_all(("naswot-ray", "score-all", "--space", "nds_pnas", "--address", "auto", "--store", "s3://b/p"))
+    with pytest.raises(CommandError, match="--limit must be at least 1"):
+        dry_run_score_all(("naswot-ray", "score-all", "--space", "nds_pnas", "--limit", "0", "--address", "auto"))
+    headline = dry_run_score_all(("naswot-ray", "score-all", "--space", "nds_pnas", "--address", "auto",
+                                  "--store", "s3://b/p"))
+    assert len(headline.requested_indices()) == 5000  # a sampled NDS space covers one NDS sweep's size
     job = dry_run_score_all(("naswot-ray", "score-all", "--space", "nb201", "--limit", "10", "--address", "auto"))
     assert (job.space, job.limit, job.address) == ("nb201", 10, "auto")
