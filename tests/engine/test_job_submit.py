@@ -41,9 +41,12 @@ def head(tmp_path_factory):
     token_file.write_text(secrets.token_hex(32))
     env = dict(os.environ, RAY_USAGE_STATS_ENABLED="0", RAY_AUTH_MODE="token", RAY_AUTH_TOKEN_PATH=str(token_file))
     env.pop("RAY_ADDRESS", None)
-    gcs_port, dashboard_port = _free_port(), _free_port()
+    gcs_port, dashboard_port, agent_port, metrics_port = (_free_port() for _ in range(4))
+    # every port explicit: a default one (e.g. the job agent's 52365) may be taken by another Ray on this host
     start = subprocess.Popen([RAY, "start", "--head", "--block", "--node-ip-address=127.0.0.1", f"--port={gcs_port}",
-                              "--dashboard-host=127.0.0.1", f"--dashboard-port={dashboard_port}", "--num-cpus=2",
+                              "--dashboard-host=127.0.0.1", f"--dashboard-port={dashboard_port}",
+                              f"--dashboard-agent-listen-port={agent_port}", f"--metrics-export-port={metrics_port}",
+                              "--num-cpus=2",
                               f"--temp-dir={base / 'ray'}", "--disable-usage-stats"],
                              env=env, cwd=ROOT, start_new_session=True, stdout=subprocess.DEVNULL,
                              stderr=subprocess.DEVNULL)
