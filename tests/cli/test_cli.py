@@ -12,22 +12,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from naswot_ray.store import Store
+from tests.cliutil import run_inprocess
 
 EXE = [sys.executable, "-m", "cli.main"]
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def run_inprocess(capsys, *args: str) -> tuple[int, str, str]:
-    """Run the CLI in this process (fast); returns (exit code, stdout, stderr)."""
-    from cli.main import main
-
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 def run(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:

@@ -11,20 +11,9 @@ from pathlib import Path
 import pytest
 
 from cli import spaces_build
+from tests.cliutil import run_inprocess
 
 V5_LINES = ["  V=2: 1 cells", "  V=3: 6 cells", "  V=4: 84 cells", "  V=5: 2,441 cells", "  total: 2,532 cells"]
-
-
-def run_inprocess(capsys, *args: str) -> tuple[int, str, str]:
-    from cli.main import main
-
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 @pytest.fixture()

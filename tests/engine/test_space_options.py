@@ -21,22 +21,11 @@ from naswot_ray.spaces import get_space
 from naswot_ray.spaces.nds_data import arch_key
 from naswot_ray.store import Store
 from tests.spaces.nds_records import RESNET_NET, record, write_json
+from tests.cliutil import run_inprocess as run_cli
 
 #: a width whose first convolution (3 -> 3W channels, 3x3) needs 324 W bytes: 3.2e17 for W = 1e15, beyond any
 #: address space, so the allocation fails at once (never touches memory), whatever the overcommit policy
 ABSURD_WIDTH = 10**15
-
-
-def run_cli(capsys, *args: str) -> tuple[int, str, str]:
-    from cli.main import main
-
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 def score_all(capsys, store: Path, *args: str) -> list[dict]:
