@@ -5,9 +5,10 @@ from __future__ import annotations
 import click
 
 from naswot_ray.data.sources import BatchSpec
+from naswot_ray.errors import InputError
 from naswot_ray.engine.job import ScoreJob, parse_index_list
 from naswot_ray.metrics import parse_metric_list
-from naswot_ray.spaces import get_space
+from naswot_ray.spaces import SearchSpace, get_space, space_names
 from naswot_ray.store import DEFAULT_STORE
 
 
@@ -64,7 +65,7 @@ def score_all_command(space: str, metrics_text: str, dataset: str, data_root: st
     from naswot_ray.engine.driver import run_score_all  # imports Ray: only when actually scoring
 
     space_options = {"stem_channels": nb101_stem, "data_file": nds_data, "compat": nds_compat}
-    space_obj = get_space(space).with_options(**space_options)
+    space_obj = get_space(space).with_options(**_checked_options(get_space(space), space_options))
     job = ScoreJob(
         space=space_obj.name,
         metrics=parse_metric_list(metrics_text),
@@ -83,3 +84,17 @@ def score_all_command(space: str, metrics_text: str, dataset: str, data_root: st
     for line in summary.lines():
         click.echo(line)
     click.echo(f"store: {store}")
+
+
+#: the score-all flag of each space option
+OPTION_FLAGS = {"stem_channels": "--nb101-stem", "data_file": "--nds-data", "compat": "--nds-compat"}
+
+
+def _checked_options(space: SearchSpace, options: dict) -> dict:
+    """Reject a space flag the chosen space does not have, naming the flag and the spaces that have it."""
+    for option, value in options.items():
+        if value is not None and option not in space.option_names:
+            having = [n for n in space_names() if option in get_space(n).option_names]
+            raise InputError(f"{OPTION_FLAGS[option]} does not apply to space {space.name!r}; it applies to: "
+                             f"{', '.join(having[:6])}{', ...' if len(having) > 6 else ''}")
+    return options

@@ -92,9 +92,9 @@ def test_nds_compat_naswot_turns_aux_records_into_error_rows(local_ray, tmp_path
 
 
 @pytest.mark.parametrize("args, fragment", [
-    (["--space", "nb201", "--nb101-stem", "16"], "space 'nb201' has no option 'stem_channels'"),
-    (["--space", "nb101", "--nds-compat", "naswot"], "space 'nb101' has no option 'compat'"),
-    (["--space", "nats_sss", "--nds-data", "x.json"], "space 'nats_sss' has no option 'data_file'"),
+    (["--space", "nb201", "--nb101-stem", "16"], "--nb101-stem does not apply to space 'nb201'; it applies to: nb101"),
+    (["--space", "nb101", "--nds-compat", "naswot"], "--nds-compat does not apply to space 'nb101'; it applies to: nds_"),
+    (["--space", "nats_sss", "--nds-data", "x.json"], "--nds-data does not apply to space 'nats_sss'"),
     (["--space", "nds_darts", "--nds-compat", "tf"], "unknown compat mode for space 'nds_darts' 'tf'"),
     (["--space", "nds_darts", "--nds-data", "/nonexistent/DARTS.json"], "'/nonexistent/DARTS.json' not found"),
     (["--space", "nb101", "--nb101-stem", "0"], "NB101 stem_channels 0 must be a positive integer"),
