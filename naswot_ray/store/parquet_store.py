@@ -11,6 +11,7 @@ The root is a local path by default; any URI pyarrow understands (``s3://bucket/
 
 from __future__ import annotations
 
+import importlib
 import os
 import uuid
 from collections.abc import Iterable, Sequence
@@ -27,6 +28,16 @@ from naswot_ray.errors import InputError
 from naswot_ray.store.schema import TABLE_IDENTITY, TABLE_SCHEMAS
 
 DEFAULT_STORE = "./naswot-store"
+
+#: tables that other packages define, imported on first use so a plain ``Store`` knows every table
+#: (the store stays the bottom layer: it names the modules, it does not import them up front)
+TABLE_PROVIDERS = {"accuracies": "naswot_ray.benchmarks.schema", "searches": "naswot_ray.search.records"}
+
+
+def load_table_providers(names: Iterable[str] | None = None) -> None:
+    for name in (TABLE_PROVIDERS if names is None else names):
+        if name in TABLE_PROVIDERS and name not in TABLE_SCHEMAS:
+            importlib.import_module(TABLE_PROVIDERS[name])
 
 
 def register_table(name: str, schema: pa.Schema, identity: tuple[str, str]) -> None:
@@ -61,6 +72,7 @@ class Store:
 
     # -- layout ------------------------------------------------------------------------------
     def table_dir(self, table: str) -> str:
+        load_table_providers([table])
         if table not in TABLE_SCHEMAS:
             raise InputError(f"unknown table {table!r}; valid choices: {', '.join(sorted(TABLE_SCHEMAS))}")
         return f"{self.base}/{table}"
@@ -138,7 +150,9 @@ class Store:
     def connect(self, tables: Iterable[str] | None = None) -> duckdb.DuckDBPyConnection:
         """A DuckDB connection with one deduplicated view per table (raw rows in ``<table>_all``)."""
         con = duckdb.connect()
-        for table in (tables or TABLE_SCHEMAS):
+        if tables is None:
+            load_table_providers()
+        for table in (tables or list(TABLE_SCHEMAS)):
             raw = self.load(table)
             con.register(f"{table}_all", raw)
             ident, order = TABLE_IDENTITY[table]
