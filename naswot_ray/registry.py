@@ -6,6 +6,7 @@ or a metric means writing one module that registers itself, and nothing else cha
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Iterator
 from typing import Generic, TypeVar
 
@@ -15,12 +16,35 @@ T = TypeVar("T")
 
 
 class Registry(Generic[T]):
-    """Maps names (and aliases) to factories that build ``T`` objects."""
+    """Maps names (and aliases) to factories that build ``T`` objects.
 
-    def __init__(self, kind: str) -> None:
+    With ``package`` and ``modules``, the registry imports those modules (which register themselves)
+    the first time anyone asks it for a name, so importing a package stays cheap and the module list
+    is the only place that names them.
+    """
+
+    def __init__(self, kind: str, *, package: str = "", modules: tuple[str, ...] = ()) -> None:
         self.kind = kind
+        self.package, self.modules = package, modules
         self._factories: dict[str, Callable[[], T]] = {}
         self._aliases: dict[str, str] = {}
+        self._instances: dict[str, T] = {}
+        self._loaded = not modules
+
+    def load(self) -> None:
+        """Import the registering modules (once)."""
+        if self._loaded:
+            return
+        self._loaded = True
+        for module in self.modules:
+            importlib.import_module(f"{self.package}.{module}")
+
+    def instance(self, name: str) -> T:
+        """The shared object for ``name`` or an alias (built once); unknown names raise InputError."""
+        canonical = self.canonical_name(name)
+        if canonical not in self._instances:
+            self._instances[canonical] = self._factories[canonical]()
+        return self._instances[canonical]
 
     def register(self, name: str, *, aliases: tuple[str, ...] = ()) -> Callable[[Callable[[], T]], Callable[[], T]]:
         """Decorator: register ``factory`` (a class or a zero-argument callable) under ``name``."""
@@ -42,6 +66,7 @@ class Registry(Generic[T]):
 
     def canonical_name(self, name: str) -> str:
         """Resolve an alias; raise a one-line :class:`InputError` for unknown names."""
+        self.load()
         if name in self._factories:
             return name
         if name in self._aliases:
@@ -52,16 +77,28 @@ class Registry(Generic[T]):
         return self._factories[self.canonical_name(name)]()
 
     def names(self, *, include_aliases: bool = False) -> list[str]:
-        names = list(self._factories)
+        """Registered names in the order of ``modules`` (then registration), however imports happened."""
+        self.load()
+        position = {module: i for i, module in enumerate(self.modules)}
+        order = {name: i for i, name in enumerate(self._factories)}
+
+        def key(name: str) -> tuple[int, int]:
+            module = getattr(self._factories[name], "__module__", "").rsplit(".", 1)[-1]
+            return position.get(module, len(position)), order[name]
+
+        names = sorted(self._factories, key=key)
         if include_aliases:
             names += list(self._aliases)
         return names
 
     def aliases_of(self, name: str) -> list[str]:
+        self.load()
         return [alias for alias, target in self._aliases.items() if target == name]
 
     def __contains__(self, name: object) -> bool:
+        self.load()
         return name in self._factories or name in self._aliases
 
     def __iter__(self) -> Iterator[str]:
+        self.load()
         return iter(self._factories)

@@ -4,7 +4,7 @@ Everything here is pure (no Ray): the engine (``naswot_ray/engine/search_runner.
 functions as Ray tasks, and the CLI (``naswot-ray search NAME``) finds algorithms in :data:`SEARCHES`.
 
 Adding an algorithm (e.g. a TE-NAS pruning search, ``tenas``) is one module in this package, listed in
-``_MODULES`` below, with one class:
+the registry's ``modules`` below, with one class:
 
 .. code-block:: python
 
@@ -41,9 +41,6 @@ Conventions every algorithm keeps:
 
 from __future__ import annotations
 
-import functools
-import importlib
-
 from naswot_ray.registry import Registry
 from naswot_ray.search.base import (Domain, SearchAlgorithm, SearchOptions, SearchProblem, SearchResult, positive,
                                     rng_for)
@@ -51,31 +48,17 @@ from naswot_ray.search.budget import Budget, Ledger
 from naswot_ray.search.oracle import AccuracyOracle, Column
 from naswot_ray.search.scorer import ScoreBatch, Scorer, StoredScores, best_by_score, known_sum, rank_by_score
 
-SEARCHES: Registry[SearchAlgorithm] = Registry("search algorithm")
+SEARCHES: Registry[SearchAlgorithm] = Registry("search algorithm", package="naswot_ray.search",
+                                              modules=("naswot", "random_search", "rea", "area", "tenas"))
 register_search = SEARCHES.register
-
-_MODULES = ("naswot", "random_search", "rea", "area", "tenas")
-
-
-@functools.cache
-def _load_all() -> None:
-    for module in _MODULES:
-        importlib.import_module(f"naswot_ray.search.{module}")
 
 
 def get_algorithm(name: str) -> SearchAlgorithm:
     """The algorithm registered as ``name``; unknown names raise a one-line InputError."""
-    _load_all()
-    return _build(SEARCHES.canonical_name(name))
-
-
-@functools.cache
-def _build(canonical_name: str) -> SearchAlgorithm:
-    return SEARCHES.get(canonical_name)
+    return SEARCHES.instance(name)
 
 
 def algorithm_names() -> list[str]:
-    _load_all()
     return SEARCHES.names()
 
 

@@ -107,5 +107,10 @@ class SearchSpace(ABC):
         return ""
 
     def describe(self) -> str:
-        size = "open-ended" if self.size is None else f"{self.size:,} architectures"
+        if self.size is not None:
+            size = f"{self.size:,} architectures"
+        elif self.default_count:
+            size = f"open-ended (score-all samples {self.default_count:,} by default)"
+        else:
+            size = "open-ended"
         return f"{self.name}: {size}. {self.description}".strip()
