@@ -101,3 +101,28 @@ def test_nb201_cells() -> None:
         value = score("epsilon", build(), batch, ctx=ctx)
         assert math.isfinite(value) and value > 0
         assert score("epsilon", build(), batch, ctx=ctx) == value
+
+
+ALL_CONV = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|"
+
+
+def test_float32_underflow_is_recomputed_in_float64() -> None:
+    # Every path of this cell crosses conv+BN pairs, each shrinking the signal ~1e-9 under w=1e-7: the
+    # float32 logits underflow to a constant, the float64 ones still depend on the input.
+    build, batch, ctx = nb201_case(ALL_CONV, batch_size=8)
+    with pytest.raises(ValueError, match="constant network output under constant weight 1e-07"):
+        score("epsilon", build(), batch, ctx=ctx, mode="float32")
+    auto = score("epsilon", build(), batch, ctx=ctx, mode="auto")
+    always64 = score("epsilon", build(), batch, ctx=ctx, mode="float64")
+    assert math.isfinite(auto) and auto > 0
+    assert auto == pytest.approx(always64, rel=1e-5)
+    assert get_metric("epsilon").resolve_mode(None) == "auto"
+
+
+def test_auto_keeps_float32_where_it_holds_full_precision() -> None:
+    build, batch, ctx = nb201_case(ALL_SKIP, batch_size=8)
+    assert score("epsilon", build(), batch, ctx=ctx, mode="auto") == score("epsilon", build(), batch, ctx=ctx,
+                                                                         mode="float32")
+    # float32 rounding (~1e-7 on outputs normalised to [0, 1]) against a score of ~1.7e-4: ~1e-3 relative
+    assert score("epsilon", build(), batch, ctx=ctx, mode="float64") == pytest.approx(
+        score("epsilon", build(), batch, ctx=ctx, mode="auto"), rel=3e-3)
