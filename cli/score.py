@@ -43,6 +43,9 @@ from naswot_ray.store import DEFAULT_STORE
 @click.option("--arch-timeout", default=None, type=float,
               help="Seconds allowed per architecture; slower ones become error rows and the run goes on.")
 @click.option("--nb101-stem", default=None, type=int, help="NB101 stem width (128 default; 16 is the NASWOT setting).")
+@click.option("--nb201-model", default=None,
+              help="NB201 network: nb201 (the benchmark's, default) or samsung (Samsung zero-cost-nas's copy, "
+                   "behind the published grad_norm/snip/grasp/fisher/synflow/jacob_cov tables).")
 @click.option("--nds-data", default=None, help="Official NDS JSON file: score exactly its records.")
 @click.option("--nds-compat", default=None, help="NDS builder: nds (faithful, default) or naswot (the NASWOT code's variant).")
 @click.option("--flush-rows", default=2000, show_default=True, type=int, hidden=True,
@@ -56,7 +59,7 @@ def score_all_command(space: str, metrics_text: str, dataset: str, data_root: st
                       store: str, address: str | None, num_workers: int | None, gpus_per_worker: float | None,
                       num_classes: int | None, bn_mode: str, device: str | None, chunk_size: int | None,
                       channels_last: bool | None, retry_errors: bool, dedupe: bool, arch_timeout: float | None, nb101_stem: int | None,
-                      nds_data: str | None, nds_compat: str | None, flush_rows: int, flush_seconds: float,
+                      nb201_model: str | None, nds_data: str | None, nds_compat: str | None, flush_rows: int, flush_seconds: float,
                       no_progress: bool, no_dashboard: bool) -> None:
     """Score architectures of a space and store one row per (architecture, metric).
 
@@ -64,7 +67,7 @@ def score_all_command(space: str, metrics_text: str, dataset: str, data_root: st
     """
     from naswot_ray.engine.driver import run_score_all  # imports Ray: only when actually scoring
 
-    space_options = {"stem_channels": nb101_stem, "data_file": nds_data, "compat": nds_compat}
+    space_options = {"stem_channels": nb101_stem, "model": nb201_model, "data_file": nds_data, "compat": nds_compat}
     space_obj = get_space(space).with_options(**_checked_options(get_space(space), space_options))
     job = ScoreJob(
         space=space_obj.name,
@@ -87,7 +90,8 @@ def score_all_command(space: str, metrics_text: str, dataset: str, data_root: st
 
 
 #: the score-all flag of each space option
-OPTION_FLAGS = {"stem_channels": "--nb101-stem", "data_file": "--nds-data", "compat": "--nds-compat"}
+OPTION_FLAGS = {"stem_channels": "--nb101-stem", "model": "--nb201-model", "data_file": "--nds-data",
+                "compat": "--nds-compat"}
 
 
 def _checked_options(space: SearchSpace, options: dict) -> dict:

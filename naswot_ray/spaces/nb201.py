@@ -11,6 +11,7 @@ Mersenne Twister, same result) so building the table never disturbs the global `
 
 from __future__ import annotations
 
+import copy
 import functools
 import itertools
 import random
@@ -18,13 +19,13 @@ import random
 import numpy as np
 from torch import nn
 
-from naswot_ray.errors import InputError
+from naswot_ray.errors import InputError, unknown_choice
 from naswot_ray.spaces import register_space
 from naswot_ray.spaces.base import Arch, SearchSpace
 from naswot_ray.spaces.nb201_cell import EDGES, format_cell, parse_cell, unique_topology_key
 from naswot_ray.spaces.nb201_cost import nb201_flops, nb201_param_count
 from naswot_ray.spaces.nb201_net import build_nb201_network
-from naswot_ray.spaces.nb201_ops import NB201_OPS
+from naswot_ray.spaces.nb201_ops import NB201_MODELS, NB201_OPS
 
 NB201_SIZE = len(NB201_OPS) ** len(EDGES)  # 15,625
 _SHUFFLE_SEED = 88
@@ -45,9 +46,16 @@ def _index_of() -> dict[str, int]:
 
 @register_space("nb201", aliases=("nats_tss",))
 class NB201Space(SearchSpace):
-    """NAS-Bench-201 cells; ``build`` gives the benchmark's C=16, N=5 network with a ``num_classes`` head."""
+    """NAS-Bench-201 cells; ``build`` gives the benchmark's C=16, N=5 network with a ``num_classes`` head.
+
+    Option ``model``: ``nb201`` (default, the benchmark's network) or ``samsung`` (the copy in Samsung's
+    zero-cost-nas, which the published grad_norm/snip/grasp/fisher/synflow/jacob_cov tables were
+    computed with; see :func:`~naswot_ray.spaces.nb201_net.build_nb201_network`).
+    """
 
     name = "nb201"
+    option_names = ("model",)
+    model = "nb201"
     size = NB201_SIZE
     input_size = 32
     description = (
@@ -79,17 +87,28 @@ class NB201Space(SearchSpace):
         return format_cell(ops)
 
     def build(self, arch: Arch, num_classes: int) -> nn.Module:
-        return build_nb201_network(arch, num_classes)
+        return build_nb201_network(arch, num_classes, model=self.model)
 
     def build_thin(self, arch: Arch) -> nn.Module:
         """TE-NAS's linear-region network: the cell at C=1, N=1 (one cell per stage), no stem, fed
         single-channel patches directly."""
-        return build_nb201_network(arch, 1, C=1, N=1, stem=False, input_channels=1)
+        return build_nb201_network(arch, 1, C=1, N=1, stem=False, input_channels=1, model=self.model)
 
     def build_proxy(self, arch: Arch, num_classes: int, C: int = 3, N: int = 1) -> nn.Module:
         """The cell in a narrower, shallower NB201 skeleton (with stem): TE-NAS computes the NTK on
         its C=3, N=1 supernet, so ``ntk_cond``'s ``tenas`` mode scores each cell at that size."""
-        return build_nb201_network(arch, num_classes, C=C, N=N)
+        return build_nb201_network(arch, num_classes, C=C, N=N, model=self.model)
+
+    def _configured(self, **options: object) -> "NB201Space":
+        model = str(options["model"])
+        if model not in NB201_MODELS:
+            raise unknown_choice("NB201 model", model, NB201_MODELS)
+        configured = copy.copy(self)
+        configured.model = model
+        return configured
+
+    def options_key(self) -> str:
+        return "" if self.model == "nb201" else f"model={self.model}"
 
     def canonical(self, arch: Arch) -> str:
         """The NB201 paper's unique-topology key (6,466 classes); see :func:`unique_topology_key`."""

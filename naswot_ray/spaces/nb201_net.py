@@ -43,13 +43,13 @@ class InferCell(nn.Module):
     always has c_in == c_out; NATS-SSS cells may widen or narrow).
     """
 
-    def __init__(self, ops: Sequence[str], c_in: int, c_out: int) -> None:
+    def __init__(self, ops: Sequence[str], c_in: int, c_out: int, model: str = "nb201") -> None:
         super().__init__()
         if len(ops) != len(EDGES):
             raise InputError(f"an NB201 cell has {len(EDGES)} edges, got {len(ops)} ops: {list(ops)!r}")
         self.ops = tuple(ops)
         self.edges = nn.ModuleList(
-            make_edge_op(op, c_in if src == 0 else c_out, c_out) for op, (_, src) in zip(self.ops, EDGES)
+            make_edge_op(op, c_in if src == 0 else c_out, c_out, model) for op, (_, src) in zip(self.ops, EDGES)
         )
         self._incoming = tuple(
             tuple((k, src) for k, (dst, src) in enumerate(EDGES) if dst == node) for node in range(1, NUM_NODES)
@@ -81,6 +81,7 @@ class CellNetwork(nn.Module):
         *,
         stem_channels: int | None,
         input_channels: int = 3,
+        model: str = "nb201",
     ) -> None:
         super().__init__()
         if not plan:
@@ -107,9 +108,9 @@ class CellNetwork(nn.Module):
             if c_in != previous_out:
                 raise InputError(f"layer plan breaks: a layer takes {c_in} channels after one that gives {previous_out}")
             if kind == CELL:
-                layers.append(InferCell(cell_ops, c_in, c_out))
+                layers.append(InferCell(cell_ops, c_in, c_out, model))
             elif kind == REDUCE:
-                layers.append(ResNetBasicblock(c_in, c_out))
+                layers.append(ResNetBasicblock(c_in, c_out, model))
             else:
                 raise InputError(f"unknown layer kind {kind!r}; valid kinds: {CELL}, {REDUCE}")
             previous_out = c_out
@@ -132,9 +133,14 @@ class CellNetwork(nn.Module):
 
 
 def build_nb201_network(
-    arch: str, num_classes: int, C: int = 16, N: int = 5, stem: bool = True, input_channels: int = 3
+    arch: str, num_classes: int, C: int = 16, N: int = 5, stem: bool = True, input_channels: int = 3,
+    model: str = "nb201",
 ) -> CellNetwork:
     """The NAS-Bench-201 network for cell string ``arch`` (benchmark default C=16, N=5).
+
+    ``model`` picks the implementation (:data:`~naswot_ray.spaces.nb201_ops.NB201_MODELS`): the
+    benchmark's, or Samsung's zero-cost-nas copy (cell convs with a bias, affine-free BN without running
+    statistics, its init order), whose differences move some proxies' correlations a lot.
 
     ``stem=False`` feeds the input straight into the first cell, which then needs ``C == input_channels``
     (TE-NAS's thin network: C=1, N=1, one-channel patches).
@@ -147,4 +153,5 @@ def build_nb201_network(
         num_classes,
         stem_channels=C if stem else None,
         input_channels=input_channels,
+        model=model,
     )

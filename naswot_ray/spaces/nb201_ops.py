@@ -19,15 +19,27 @@ from naswot_ray.errors import unknown_choice
 NB201_OPS: tuple[str, ...] = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
 
 
-class ReLUConvBN(nn.Module):
-    """ReLU -> Conv2d (no bias) -> BatchNorm2d: the NB201 conv op and the halves of the reduction block."""
+#: network variants: ``nb201`` is the benchmark's own network (xautodl TinyNetwork); ``samsung`` is the
+#: copy in Samsung's zero-cost-nas (``NAS201Model``), behind every number of Abdelfattah et al. 2021
+NB201_MODELS: tuple[str, ...] = ("nb201", "samsung")
+#: the order in which Samsung's supernet cell creates an edge's candidate ops (its OPS dict order)
+SAMSUNG_OP_ORDER: tuple[str, ...] = ("none", "avg_pool_3x3", "nor_conv_3x3", "nor_conv_1x1", "skip_connect")
 
-    def __init__(self, c_in: int, c_out: int, kernel_size: int, stride: int, padding: int) -> None:
+
+class ReLUConvBN(nn.Module):
+    """ReLU -> Conv2d -> BatchNorm2d: the NB201 conv op and the halves of the reduction block.
+
+    The benchmark's form has no conv bias and an affine BN with running statistics; Samsung's cells
+    use ``affine=False`` (so a conv bias instead, ``bias = not affine``) and no running statistics.
+    """
+
+    def __init__(self, c_in: int, c_out: int, kernel_size: int, stride: int, padding: int, *,
+                 affine: bool = True) -> None:
         super().__init__()
         self.op = nn.Sequential(
             nn.ReLU(inplace=False),
-            nn.Conv2d(c_in, c_out, kernel_size, stride=stride, padding=padding, bias=False),
-            nn.BatchNorm2d(c_out, affine=True, track_running_stats=True),
+            nn.Conv2d(c_in, c_out, kernel_size, stride=stride, padding=padding, bias=not affine),
+            nn.BatchNorm2d(c_out, affine=affine, track_running_stats=affine),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -92,8 +104,21 @@ class AvgPool3x3(nn.Module):
         return self.pool(x)
 
 
-def make_edge_op(name: str, c_in: int, c_out: int) -> nn.Module:
-    """The stride-1 module for one cell edge; ``name`` must be one of :data:`NB201_OPS`."""
+def make_edge_op(name: str, c_in: int, c_out: int, model: str = "nb201") -> nn.Module:
+    """The stride-1 module for one cell edge; ``name`` must be one of :data:`NB201_OPS`.
+
+    ``model="samsung"``: Samsung's cell is a masked supernet that creates every candidate op of an edge
+    (in :data:`SAMSUNG_OP_ORDER`) and runs only the chosen one. The unused convs are created here too
+    and dropped, so the chosen op's initial weights come from the same point of the seeded stream as
+    in their network, while the network holds (and metrics see) only the ops that run.
+    """
+    if model == "samsung":
+        if name not in NB201_OPS:
+            raise unknown_choice("NB201 op", name, NB201_OPS)
+        candidates = {op: _samsung_op(op, c_in, c_out) for op in SAMSUNG_OP_ORDER}
+        return candidates[name]
+    if model != "nb201":
+        raise unknown_choice("NB201 model", model, NB201_MODELS)
     if name == "none":
         return Zero(c_in, c_out)
     if name == "skip_connect":
@@ -107,6 +132,20 @@ def make_edge_op(name: str, c_in: int, c_out: int) -> nn.Module:
     raise unknown_choice("NB201 op", name, NB201_OPS)
 
 
+def _samsung_op(name: str, c_in: int, c_out: int) -> nn.Module:
+    """One candidate op of Samsung's NB201 cell (equal widths only)."""
+    if c_in != c_out:
+        raise ValueError(f"the samsung NB201 model has equal cell widths, got {c_in} -> {c_out}")
+    if name == "none":
+        return Zero(c_in, c_out)
+    if name == "skip_connect":
+        return nn.Identity()
+    if name == "avg_pool_3x3":
+        return AvgPool3x3(c_in, c_out)
+    kernel, padding = (3, 1) if name == "nor_conv_3x3" else (1, 0)
+    return ReLUConvBN(c_in, c_out, kernel, 1, padding, affine=False)
+
+
 class ResNetBasicblock(nn.Module):
     """The fixed stride-2 reduction block between stages.
 
@@ -115,11 +154,18 @@ class ResNetBasicblock(nn.Module):
     Created in the benchmark's order (conv_a, conv_b, shortcut conv) so init draws line up.
     """
 
-    def __init__(self, c_in: int, c_out: int) -> None:
+    def __init__(self, c_in: int, c_out: int, model: str = "nb201") -> None:
         super().__init__()
+        shortcut_first = model == "samsung"  # Samsung's reduction creates its shortcut conv first
+        if shortcut_first:
+            downsample = self._shortcut(c_in, c_out)
         self.conv_a = ReLUConvBN(c_in, c_out, 3, 2, 1)
         self.conv_b = ReLUConvBN(c_out, c_out, 3, 1, 1)
-        self.downsample = nn.Sequential(
+        self.downsample = downsample if shortcut_first else self._shortcut(c_in, c_out)
+
+    @staticmethod
+    def _shortcut(c_in: int, c_out: int) -> nn.Sequential:
+        return nn.Sequential(
             nn.AvgPool2d(kernel_size=2, stride=2, padding=0),
             nn.Conv2d(c_in, c_out, 1, stride=1, padding=0, bias=False),
         )

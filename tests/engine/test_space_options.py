@@ -1,6 +1,6 @@
 """Space options through ``naswot-ray score-all`` and networks too large for memory, on a real local Ray.
 
-``--nb101-stem``, ``--nds-data`` and ``--nds-compat`` must reach the networks that are scored and show up
+``--nb101-stem``, ``--nb201-model``, ``--nds-data`` and ``--nds-compat`` must reach the networks that are scored and show up
 in every row's ``space_options`` (so differently configured results never share keys); an option the
 space does not have is a one-line error, exit 2, nothing written. An NDS record whose network cannot be
 allocated becomes error rows carrying PyTorch's allocator message while the rest of the run is scored.
@@ -57,6 +57,18 @@ def test_nb101_stem_reaches_the_networks_and_the_rows(local_ray, tmp_path, capsy
             assert row["value"] < sum(p.numel() for p in default.parameters())
 
 
+def test_nb201_model_samsung_reaches_the_networks_and_the_rows(local_ray, tmp_path, capsys) -> None:
+    rows = score_all(capsys, tmp_path / "s", "--space", "nb201", "--nb201-model", "samsung", "--indices", "0,1",
+                     "--metrics", "params")
+    assert len(rows) == 2 and {r["status"] for r in rows} == {"ok"}
+    assert {r["space_options"] for r in rows} == {"model=samsung"}
+    samsung = get_space("nb201").with_options(model="samsung")
+    for row in rows:
+        assert row["value"] == sum(p.numel() for p in samsung.build(row["arch"], 10).parameters())
+        # a different network: each cell conv trades its BN's 2C affine parameters for C biases
+        assert row["value"] != sum(p.numel() for p in get_space("nb201").build(row["arch"], 10).parameters())
+
+
 def test_nds_data_scores_exactly_the_file_records(local_ray, tmp_path, capsys) -> None:
     nets = small_darts_nets(3)
     path = write_json(tmp_path / "DARTS.json", [record(net) for net in nets])
@@ -93,6 +105,8 @@ def test_nds_compat_naswot_turns_aux_records_into_error_rows(local_ray, tmp_path
 
 @pytest.mark.parametrize("args, fragment", [
     (["--space", "nb201", "--nb101-stem", "16"], "--nb101-stem does not apply to space 'nb201'; it applies to: nb101"),
+    (["--space", "nb101", "--nb201-model", "samsung"], "--nb201-model does not apply to space 'nb101'; it applies to: nb201"),
+    (["--space", "nb201", "--nb201-model", "xautodl"], "unknown NB201 model 'xautodl'; valid choices: nb201, samsung"),
     (["--space", "nb101", "--nds-compat", "naswot"], "--nds-compat does not apply to space 'nb101'; it applies to: nds_"),
     (["--space", "nats_sss", "--nds-data", "x.json"], "--nds-data does not apply to space 'nats_sss'"),
     (["--space", "nds_darts", "--nds-compat", "tf"], "unknown compat mode for space 'nds_darts' 'tf'"),
