@@ -190,6 +190,8 @@ def run_score_all(job: ScoreJob, *, command: str = "score-all",
                     idle.add(i)
                     continue
                 lease_id, rows, _info = result
+                # the scorer's next chunk first, so it never waits while this one is written
+                inflight[scorers[i].score_next.remote(sampler, lease_id)] = i
                 for representative in {r["arch_index"] for r in rows} & share.followers.keys():
                     mine = [r for r in rows if r["arch_index"] == representative]
                     rows = rows + share_rows(mine, share.followers[representative], space, bn_mode=job.bn_mode,
@@ -203,7 +205,6 @@ def run_score_all(job: ScoreJob, *, command: str = "score-all",
                                 failed=summary.failed)
                 if on_progress is not None:
                     on_progress(summary)
-                inflight[scorers[i].score_next.remote(sampler, lease_id)] = i
             if ready and len(idle) < len(scorers):
                 continue
             # Quiet second, or every scorer idle: finished once nothing is pending or leased (a
