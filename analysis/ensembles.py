@@ -28,6 +28,7 @@ import pandas as pd
 from scipy import stats
 
 from analysis.join import Joined
+from naswot_ray.benchmarks.schema import AccuracyColumn
 from naswot_ray.errors import InputError
 
 PREFIX = "ensemble:"
@@ -40,24 +41,8 @@ SUMMARY_COLUMNS = ["space", "ensemble", "dataset", "split", "epochs", "n", "spea
                    "best_member_rho", "gain", "member_rhos"]
 
 
-@dataclass(frozen=True)
-class Target:
-    """The accuracy column ensembles are compared on."""
-
-    dataset: str
-    split: str
-    epochs: int
-
-    @property
-    def label(self) -> str:
-        return f"{self.dataset}:{self.split}:{self.epochs}"
-
-    @classmethod
-    def parse(cls, text: str) -> "Target":
-        parts = [p.strip() for p in text.split(":")]
-        if len(parts) != 3 or not all(parts) or not parts[2].isdigit():
-            raise InputError(f"malformed ensemble target {text!r}; expected DATASET:SPLIT:EPOCHS, e.g. cifar10:ori-test:200")
-        return cls(parts[0], parts[1], int(parts[2]))
+#: the accuracy column ensembles are compared on
+Target = AccuracyColumn
 
 
 def is_ensemble(name: str) -> bool:

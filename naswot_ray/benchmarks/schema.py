@@ -78,6 +78,15 @@ class AccuracyColumn:
     def label(self) -> str:
         return f"{self.dataset}:{self.split}:{self.epochs}"
 
+    @classmethod
+    def parse(cls, text: str) -> "AccuracyColumn":
+        """``DATASET:SPLIT:EPOCHS``, e.g. ``cifar10-valid:x-valid:12`` (search fitness, ensemble targets)."""
+        parts = [p.strip() for p in text.split(":")]
+        if len(parts) != 3 or not all(parts) or not parts[2].isdigit():
+            raise InputError(f"malformed accuracy column {text!r}; expected DATASET:SPLIT:EPOCHS, "
+                             "e.g. cifar10-valid:x-valid:12")
+        return cls(parts[0], parts[1], int(parts[2]))
+
 
 @dataclass
 class AccuracyRows:

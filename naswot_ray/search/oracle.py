@@ -18,29 +18,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from naswot_ray.benchmarks.schema import AccuracyColumn
 from naswot_ray.errors import InputError
 
 
-@dataclass(frozen=True)
-class Column:
-    """One accuracy column of the ``accuracies`` table."""
-
-    dataset: str
-    split: str
-    epochs: int
-
-    @property
-    def label(self) -> str:
-        return f"{self.dataset}:{self.split}:{self.epochs}"
-
-    @classmethod
-    def parse(cls, text: str) -> "Column":
-        """``DATASET:SPLIT:EPOCHS``, e.g. ``cifar10-valid:x-valid:12``."""
-        parts = [p.strip() for p in text.split(":")]
-        if len(parts) != 3 or not all(parts) or not parts[2].isdigit() or int(parts[2]) <= 0:
-            raise InputError(f"malformed accuracy column {text!r}; expected DATASET:SPLIT:EPOCHS, "
-                             "e.g. cifar10-valid:x-valid:12")
-        return cls(parts[0], parts[1], int(parts[2]))
+#: one accuracy column of the ``accuracies`` table (dataset, split, epochs)
+Column = AccuracyColumn
 
 
 @dataclass
