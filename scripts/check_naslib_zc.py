@@ -63,9 +63,11 @@ def main() -> None:
     scores = Store(args.store).read("scores").to_pandas()
     for metric in metrics:
         mine = scores[(scores.metric == metric) & (scores.status == "ok")].set_index("arch_index")["value"]
-        common = [i for i in cells if i in mine.index]
-        theirs = np.array([cells[i][NASLIB_NAME[metric]]["score"] if isinstance(cells[i][NASLIB_NAME[metric]], dict)
-                           else cells[i][NASLIB_NAME[metric]] for i in common], dtype=float)
+        key = NASLIB_NAME[metric]
+        # a few NASLib records lack some proxies (e.g. one cell has no synflow): compare where both exist
+        common = [i for i in cells if i in mine.index and key in cells[i]]
+        theirs = np.array([cells[i][key]["score"] if isinstance(cells[i][key], dict) else cells[i][key]
+                           for i in common], dtype=float)
         ours = mine.loc[common].to_numpy(dtype=float)
         finite = np.isfinite(ours) & np.isfinite(theirs)
         rho = stats.spearmanr(ours[finite], theirs[finite]).statistic
