@@ -108,42 +108,34 @@ def make_edge_op(name: str, c_in: int, c_out: int, model: str = "nb201") -> nn.M
     """The stride-1 module for one cell edge; ``name`` must be one of :data:`NB201_OPS`.
 
     ``model="samsung"``: Samsung's cell is a masked supernet that creates every candidate op of an edge
-    (in :data:`SAMSUNG_OP_ORDER`) and runs only the chosen one. The unused convs are created here too
-    and dropped, so the chosen op's initial weights come from the same point of the seeded stream as
-    in their network, while the network holds (and metrics see) only the ops that run.
+    (in :data:`SAMSUNG_OP_ORDER`, convs with ``affine=False``) and runs only the chosen one. The unused
+    convs are created here too and dropped, so the chosen op's initial weights come from the same point
+    of the seeded stream as in their network, while the network holds (and metrics see) only the ops
+    that run.
     """
     if model == "samsung":
         if name not in NB201_OPS:
             raise unknown_choice("NB201 op", name, NB201_OPS)
-        candidates = {op: _samsung_op(op, c_in, c_out) for op in SAMSUNG_OP_ORDER}
-        return candidates[name]
+        if c_in != c_out:
+            raise ValueError(f"the samsung NB201 model has equal cell widths, got {c_in} -> {c_out}")
+        return {op: _edge_op(op, c_in, c_out, affine=False) for op in SAMSUNG_OP_ORDER}[name]
     if model != "nb201":
         raise unknown_choice("NB201 model", model, NB201_MODELS)
+    return _edge_op(name, c_in, c_out, affine=True)
+
+
+def _edge_op(name: str, c_in: int, c_out: int, *, affine: bool) -> nn.Module:
     if name == "none":
         return Zero(c_in, c_out)
     if name == "skip_connect":
         return nn.Identity() if c_in == c_out else SkipProjection(c_in, c_out)
     if name == "nor_conv_1x1":
-        return ReLUConvBN(c_in, c_out, 1, 1, 0)
+        return ReLUConvBN(c_in, c_out, 1, 1, 0, affine=affine)
     if name == "nor_conv_3x3":
-        return ReLUConvBN(c_in, c_out, 3, 1, 1)
+        return ReLUConvBN(c_in, c_out, 3, 1, 1, affine=affine)
     if name == "avg_pool_3x3":
         return AvgPool3x3(c_in, c_out)
     raise unknown_choice("NB201 op", name, NB201_OPS)
-
-
-def _samsung_op(name: str, c_in: int, c_out: int) -> nn.Module:
-    """One candidate op of Samsung's NB201 cell (equal widths only)."""
-    if c_in != c_out:
-        raise ValueError(f"the samsung NB201 model has equal cell widths, got {c_in} -> {c_out}")
-    if name == "none":
-        return Zero(c_in, c_out)
-    if name == "skip_connect":
-        return nn.Identity()
-    if name == "avg_pool_3x3":
-        return AvgPool3x3(c_in, c_out)
-    kernel, padding = (3, 1) if name == "nor_conv_3x3" else (1, 0)
-    return ReLUConvBN(c_in, c_out, kernel, 1, padding, affine=False)
 
 
 class ResNetBasicblock(nn.Module):
