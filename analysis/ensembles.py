@@ -28,7 +28,7 @@ import pandas as pd
 from scipy import stats
 
 from analysis.join import Joined
-from naswot_ray.benchmarks.schema import AccuracyColumn
+from naswot_ray.accuracies.schema import AccuracyColumn
 from naswot_ray.errors import InputError
 
 PREFIX = "ensemble:"

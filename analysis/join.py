@@ -23,8 +23,8 @@ from dataclasses import dataclass
 import pandas as pd
 import pyarrow as pa
 
-import naswot_ray.benchmarks  # noqa: F401  (registers the accuracies table with the store)
-from naswot_ray.benchmarks.keys import NB101
+import naswot_ray.accuracies  # noqa: F401  (registers the accuracies table with the store)
+from naswot_ray.accuracies.keys import NB101
 from naswot_ray.errors import InputError
 from naswot_ray.spaces import get_space
 from naswot_ray.store import Store, query_arrow

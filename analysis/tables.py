@@ -15,7 +15,7 @@ import pandas as pd
 
 from analysis.join import Joined
 from analysis.stats import Selection, correlate, select_all, select_paper
-from naswot_ray.benchmarks.keys import NB101
+from naswot_ray.accuracies.keys import NB101
 from naswot_ray.errors import InputError
 
 #: columns of correlations.csv, in order

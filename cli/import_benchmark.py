@@ -51,7 +51,7 @@ def import_benchmark_command(kind: str, source: str, fmt: str, columns: tuple[st
     The whole file is checked before anything is written; an import adds one part file. Files that are
     pickles (.pth, .pickle.pbz2) can run code when loaded: they are read only from the path you name here.
     """
-    from naswot_ray.benchmarks import CsvOptions, import_benchmark, parse_column_mapping
+    from naswot_ray.accuracies import CsvOptions, import_benchmark, parse_column_mapping
 
     texts = list(columns) + ([part for part in columns_list.split(",") if part.strip()] if columns_list else [])
     csv_options = None

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-import naswot_ray.benchmarks  # noqa: F401  (registers the accuracies table with the store)
+import naswot_ray.accuracies  # noqa: F401  (registers the accuracies table with the store)
 from naswot_ray.errors import InputError
 from naswot_ray.metrics import get_metric
 from naswot_ray.search.oracle import AccuracyOracle, Column

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from naswot_ray.benchmarks.schema import AccuracyColumn
+from naswot_ray.accuracies.schema import AccuracyColumn
 from naswot_ray.errors import InputError
 
 

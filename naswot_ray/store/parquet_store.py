@@ -31,7 +31,7 @@ DEFAULT_STORE = "./naswot-store"
 
 #: tables that other packages define, imported on first use so a plain ``Store`` knows every table
 #: (the store stays the bottom layer: it names the modules, it does not import them up front)
-TABLE_PROVIDERS = {"accuracies": "naswot_ray.benchmarks.schema", "searches": "naswot_ray.search.records"}
+TABLE_PROVIDERS = {"accuracies": "naswot_ray.accuracies.schema", "searches": "naswot_ray.search.records"}
 
 
 def load_table_providers(names: Iterable[str] | None = None) -> None:
@@ -41,7 +41,7 @@ def load_table_providers(names: Iterable[str] | None = None) -> None:
 
 
 def register_table(name: str, schema: pa.Schema, identity: tuple[str, str]) -> None:
-    """Let another package (benchmarks, search) add a table: its schema and how to pick one row per identity."""
+    """Let another package (accuracies, search) add a table: its schema and how to pick one row per identity."""
     existing = TABLE_SCHEMAS.get(name)
     if existing is not None and not existing.equals(schema):
         raise ValueError(f"table {name!r} registered twice with different schemas")

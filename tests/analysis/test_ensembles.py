@@ -10,8 +10,8 @@ from scipy import stats
 from analysis.ensembles import MemberScores, Target, combine, parse_ensemble, rank_sum, resolve_member
 from analysis.report import AnalysisOptions, analyze
 from cli.main import main
-from naswot_ray.benchmarks import CsvOptions, parse_column_mapping
-from naswot_ray.benchmarks.importer import import_benchmark
+from naswot_ray.accuracies import CsvOptions, parse_column_mapping
+from naswot_ray.accuracies.importer import import_benchmark
 from naswot_ray.errors import InputError
 from naswot_ray.spaces import get_space
 from naswot_ray.store import Store

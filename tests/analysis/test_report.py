@@ -16,8 +16,8 @@ from scipy import stats
 from analysis.join import Filters, load_joined
 from analysis.report import AnalysisOptions, analyze
 from analysis.tables import CSV_COLUMNS, format_terminal
-from naswot_ray.benchmarks import CsvOptions, parse_column_mapping
-from naswot_ray.benchmarks.importer import import_benchmark
+from naswot_ray.accuracies import CsvOptions, parse_column_mapping
+from naswot_ray.accuracies.importer import import_benchmark
 from naswot_ray.errors import InputError
 from naswot_ray.spaces import get_space
 from naswot_ray.spaces.nds_data import arch_key

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from naswot_ray.benchmarks.schema import ACCURACIES, ACCURACIES_SCHEMA
+from naswot_ray.accuracies.schema import ACCURACIES, ACCURACIES_SCHEMA
 from naswot_ray.search import AccuracyOracle, Column, Domain, SearchProblem, StoredScores
 from naswot_ray.spaces import get_space
 from naswot_ray.store import Store, score_key

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from naswot_ray.benchmarks.importer import import_benchmark, read_benchmark
+from naswot_ray.accuracies.importer import import_benchmark, read_benchmark
 from naswot_ray.errors import InputError
 from naswot_ray.spaces import get_space
 from naswot_ray.store import Store
-from tests.benchmarks.official_files import (expected_mean, tar_directory, write_nats_archive_file,
+from tests.accuracies.official_files import (expected_mean, tar_directory, write_nats_archive_file,
                                              write_nats_directory)
 
 pytest.importorskip("nats_bench", reason="the nats_bench package (extra 'benchmarks') is not installed")

@@ -20,9 +20,9 @@ from __future__ import annotations
 import pickle
 from pathlib import Path
 
-from naswot_ray.benchmarks.archresults import walk_or_fail
-from naswot_ray.benchmarks.schema import AccuracyRows
-from naswot_ray.benchmarks.sources import existing_path, file_source
+from naswot_ray.accuracies.archresults import walk_or_fail
+from naswot_ray.accuracies.schema import AccuracyRows
+from naswot_ray.accuracies.sources import existing_path, file_source
 from naswot_ray.errors import InputError
 from naswot_ray.spaces import SearchSpace
 

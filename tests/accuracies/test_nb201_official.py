@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from naswot_ray.benchmarks.importer import import_benchmark, read_benchmark
+from naswot_ray.accuracies.importer import import_benchmark, read_benchmark
 from naswot_ray.errors import InputError
 from naswot_ray.spaces import get_space
 from naswot_ray.store import Store
-from tests.benchmarks.official_files import EPOCH_SECONDS, FLOPS_M, PARAMS_M, expected_mean, write_nb201_pth
+from tests.accuracies.official_files import EPOCH_SECONDS, FLOPS_M, PARAMS_M, expected_mean, write_nb201_pth
 
 pytest.importorskip("nas_201_api", reason="the nas-bench-201 package (extra 'benchmarks') is not installed")
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from naswot_ray.benchmarks.importer import import_benchmark, read_benchmark
+from naswot_ray.accuracies.importer import import_benchmark, read_benchmark
 from naswot_ray.errors import InputError
 from naswot_ray.spaces.nds_data import arch_key
 from naswot_ray.store import Store

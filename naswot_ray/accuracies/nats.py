@@ -23,10 +23,10 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-from naswot_ray.benchmarks.archresults import walk_or_fail
-from naswot_ray.benchmarks.nb201_official import check_meta_archs, require_package
-from naswot_ray.benchmarks.schema import AccuracyRows
-from naswot_ray.benchmarks.sources import directory_source, existing_path, file_source
+from naswot_ray.accuracies.archresults import walk_or_fail
+from naswot_ray.accuracies.nb201_official import check_meta_archs, require_package
+from naswot_ray.accuracies.schema import AccuracyRows
+from naswot_ray.accuracies.sources import directory_source, existing_path, file_source
 from naswot_ray.errors import InputError
 from naswot_ray.spaces import SearchSpace
 

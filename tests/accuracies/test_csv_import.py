@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from naswot_ray.benchmarks import CsvOptions, parse_column_mapping
-from naswot_ray.benchmarks.importer import import_benchmark, read_benchmark
+from naswot_ray.accuracies import CsvOptions, parse_column_mapping
+from naswot_ray.accuracies.importer import import_benchmark, read_benchmark
 from naswot_ray.errors import InputError
 from naswot_ray.spaces import get_space
 from naswot_ray.store import Store

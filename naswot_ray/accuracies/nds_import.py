@@ -16,8 +16,8 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from naswot_ray.benchmarks.schema import AccuracyColumn, AccuracyRows
-from naswot_ray.benchmarks.sources import existing_path, file_source
+from naswot_ray.accuracies.schema import AccuracyColumn, AccuracyRows
+from naswot_ray.accuracies.sources import existing_path, file_source
 from naswot_ray.errors import InputError
 from naswot_ray.spaces import SearchSpace
 from naswot_ray.spaces.nds_data import EXPECTED_LAYOUT, arch_key, read_nds_records

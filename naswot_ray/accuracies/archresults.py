@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from naswot_ray.benchmarks.schema import DATASETS, SPLITS, AccuracyColumn, AccuracyRows
+from naswot_ray.accuracies.schema import DATASETS, SPLITS, AccuracyColumn, AccuracyRows
 from naswot_ray.errors import InputError
 
 MILLION = 1e6

@@ -7,9 +7,9 @@ mapping (:mod:`.csv_import`); :func:`import_benchmark` validates a whole file an
 Benchmark files that are pickles (``.pth``, ``.pickle.pbz2``) are loaded only from paths the user names.
 """
 
-from naswot_ray.benchmarks.schema import ACCURACIES, ACCURACIES_SCHEMA, DATASETS, SPLITS, AccuracyColumn
-from naswot_ray.benchmarks.csv_import import ColumnMap, CsvOptions, parse_column_mapping
-from naswot_ray.benchmarks.importer import ImportResult, benchmark_kinds, import_benchmark, read_benchmark
+from naswot_ray.accuracies.schema import ACCURACIES, ACCURACIES_SCHEMA, DATASETS, SPLITS, AccuracyColumn
+from naswot_ray.accuracies.csv_import import ColumnMap, CsvOptions, parse_column_mapping
+from naswot_ray.accuracies.importer import ImportResult, benchmark_kinds, import_benchmark, read_benchmark
 
 __all__ = ["ACCURACIES", "ACCURACIES_SCHEMA", "DATASETS", "SPLITS", "AccuracyColumn", "ColumnMap", "CsvOptions",
            "parse_column_mapping", "ImportResult", "benchmark_kinds", "import_benchmark", "read_benchmark"]

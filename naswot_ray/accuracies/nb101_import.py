@@ -28,9 +28,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from naswot_ray.benchmarks.csv_import import CsvOptions, import_csv
-from naswot_ray.benchmarks.schema import AccuracyColumn, AccuracyRows
-from naswot_ray.benchmarks.sources import existing_path, file_source
+from naswot_ray.accuracies.csv_import import CsvOptions, import_csv
+from naswot_ray.accuracies.schema import AccuracyColumn, AccuracyRows
+from naswot_ray.accuracies.sources import existing_path, file_source
 from naswot_ray.errors import InputError
 from naswot_ray.spaces import SearchSpace
 

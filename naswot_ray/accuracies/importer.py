@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from naswot_ray.benchmarks.csv_import import CsvOptions, import_csv
-from naswot_ray.benchmarks.nats import import_nats
-from naswot_ray.benchmarks.nb101_import import import_nb101_csv, import_nb101_json
-from naswot_ray.benchmarks.nb201_official import import_nb201_official
-from naswot_ray.benchmarks.nds_import import import_nds
-from naswot_ray.benchmarks.schema import ACCURACIES
+from naswot_ray.accuracies.csv_import import CsvOptions, import_csv
+from naswot_ray.accuracies.nats import import_nats
+from naswot_ray.accuracies.nb101_import import import_nb101_csv, import_nb101_json
+from naswot_ray.accuracies.nb201_official import import_nb201_official
+from naswot_ray.accuracies.nds_import import import_nds
+from naswot_ray.accuracies.schema import ACCURACIES
 from naswot_ray.errors import InputError
 from naswot_ray.spaces import SearchSpace, get_space, space_names
 from naswot_ray.store import Store
