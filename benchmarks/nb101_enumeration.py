@@ -18,16 +18,16 @@ from pathlib import Path
 
 import torch
 
-from naswot_ray.spaces.nb101_cache import default_cache_path, table_from_groups, write_table
-from naswot_ray.spaces.nb101_enumeration import (
+from naswot_ray.spaces.nb101.cache import default_cache_path, table_from_groups, write_table
+from naswot_ray.spaces.nb101.enumeration import (
     CELLS_PER_VERTEX_COUNT,
     EnumeratedCells,
     enumerate_cells,
     expected_size,
     first_found_forms,
 )
-from naswot_ray.spaces.nb101_graph import INPUT, OUTPUT, cell_from_labels, make_cell
-from naswot_ray.spaces.nb101_net import NB101Network
+from naswot_ray.spaces.nb101.graph import INPUT, OUTPUT, cell_from_labels, make_cell
+from naswot_ray.spaces.nb101.net import NB101Network
 
 NASLIB_JSON = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "naslib-zc-subsets" / "zc_nasbench101.json"
 #: NASLib's op indices in its 56-entry keys (see the data folder's SOURCE.txt)

@@ -17,10 +17,10 @@ import numpy as np
 
 from naswot_ray.errors import InputError
 from naswot_ray.spaces import SPACES, space_names
-from naswot_ray.spaces.nb101 import NB101Space
-from naswot_ray.spaces.nb101_cache import build_nb101_cache, default_cache_path, load_nb101_table
-from naswot_ray.spaces.nb101_enumeration import CELLS_PER_VERTEX_COUNT, EnumeratedCells, expected_size
-from naswot_ray.spaces.nb101_graph import MAX_VERTICES
+from naswot_ray.spaces.nb101.space import NB101Space
+from naswot_ray.spaces.nb101.cache import build_nb101_cache, default_cache_path, load_nb101_table
+from naswot_ray.spaces.nb101.enumeration import CELLS_PER_VERTEX_COUNT, EnumeratedCells, expected_size
+from naswot_ray.spaces.nb101.graph import MAX_VERTICES
 
 #: rows of a cached table re-hashed on verification (evenly spaced, first and last included)
 VERIFY_SAMPLE = 1000

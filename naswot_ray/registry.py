@@ -83,7 +83,8 @@ class Registry(Generic[T]):
         order = {name: i for i, name in enumerate(self._factories)}
 
         def key(name: str) -> tuple[int, int]:
-            module = getattr(self._factories[name], "__module__", "").rsplit(".", 1)[-1]
+            module = getattr(self._factories[name], "__module__", "")
+            module = module[len(self.package) + 1:] if module.startswith(self.package + ".") else module
             return position.get(module, len(position)), order[name]
 
         names = sorted(self._factories, key=key)

@@ -24,8 +24,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
-from naswot_ray.spaces.nb201 import NB201_SIZE, NB201Space, nb201_param_count  # noqa: E402
-from naswot_ray.spaces.nb201_net import build_nb201_network  # noqa: E402
+from naswot_ray.spaces.nb201.space import NB201_SIZE, NB201Space, nb201_param_count  # noqa: E402
+from naswot_ray.spaces.nb201.net import build_nb201_network  # noqa: E402
 
 DEFAULT_CSV = Path(__file__).resolve().parents[2] / "shared" / "data" / "nb201-merged-200ep" / "nb201_merged_200ep.csv"
 TOL_M = 1e-6  # the CSV has 6 decimals of millions, i.e. whole parameters

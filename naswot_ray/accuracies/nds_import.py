@@ -20,7 +20,7 @@ from naswot_ray.accuracies.schema import AccuracyColumn, AccuracyRows
 from naswot_ray.accuracies.sources import existing_path, file_source
 from naswot_ray.errors import InputError
 from naswot_ray.spaces import SearchSpace
-from naswot_ray.spaces.nds_data import EXPECTED_LAYOUT, arch_key, read_nds_records
+from naswot_ray.spaces.nds.data import EXPECTED_LAYOUT, arch_key, read_nds_records
 
 EXPECTED = EXPECTED_LAYOUT + ' with "test_ep_top1" (per-epoch top-1 error, %)'
 

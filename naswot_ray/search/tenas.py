@@ -67,8 +67,8 @@ from naswot_ray.metrics.ntk_cond import condition_number, ntk_gram
 from naswot_ray.search import register_search
 from naswot_ray.search.base import SearchAlgorithm, SearchOptions, SearchProblem, SearchResult, rng_for
 from naswot_ray.search.tenas_supernet import Mask, SuperNetwork, full_mask, is_single_path, mask_cell, without
-from naswot_ray.spaces.nb201_cell import EDGES
-from naswot_ray.spaces.nb201_ops import NB201_OPS
+from naswot_ray.spaces.nb201.cell import EDGES
+from naswot_ray.spaces.nb201.ops import NB201_OPS
 
 NONE_OP = NB201_OPS.index("none")
 #: TE-NAS's NB201 settings (prune_launch.py / prune_tenas.py)

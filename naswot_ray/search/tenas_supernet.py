@@ -22,9 +22,9 @@ import torch
 from torch import nn
 
 from naswot_ray.errors import InputError
-from naswot_ray.spaces.nb201_cell import EDGES, NUM_NODES, format_cell
-from naswot_ray.spaces.nb201_net import CELL, REDUCE, nb201_layer_plan
-from naswot_ray.spaces.nb201_ops import NB201_OPS, ResNetBasicblock, make_edge_op
+from naswot_ray.spaces.nb201.cell import EDGES, NUM_NODES, format_cell
+from naswot_ray.spaces.nb201.net import CELL, REDUCE, nb201_layer_plan
+from naswot_ray.spaces.nb201.ops import NB201_OPS, ResNetBasicblock, make_edge_op
 
 #: alive[edge][op] in EDGES x NB201_OPS order
 Mask = tuple[tuple[bool, ...], ...]

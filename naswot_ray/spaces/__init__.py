@@ -11,7 +11,7 @@ from naswot_ray.registry import Registry
 from naswot_ray.spaces.base import Arch, SearchSpace
 
 SPACES: Registry[SearchSpace] = Registry("space", package="naswot_ray.spaces",
-                                        modules=("nb201", "nats_sss", "nb101", "nds"))
+                                        modules=("nb201.space", "nats.sss", "nb101.space", "nds.space"))
 register_space = SPACES.register
 
 

@@ -10,7 +10,7 @@ import pytest
 from naswot_ray.accuracies import CsvOptions, parse_column_mapping
 from naswot_ray.accuracies.importer import import_benchmark, read_benchmark
 from naswot_ray.errors import InputError
-from naswot_ray.spaces.nb101 import NB101Space
+from naswot_ray.spaces.nb101.space import NB101Space
 from naswot_ray.store import Store
 
 CELLS = (3, 50)

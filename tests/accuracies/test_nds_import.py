@@ -9,9 +9,9 @@ import pytest
 
 from naswot_ray.accuracies.importer import import_benchmark, read_benchmark
 from naswot_ray.errors import InputError
-from naswot_ray.spaces.nds_data import arch_key
+from naswot_ray.spaces.nds.data import arch_key
 from naswot_ray.store import Store
-from tests.spaces.nds_records import AMOEBA_NET, AMOEBA_PARAMS, RESNET_NET, record, write_json
+from tests.spaces.nds.records import AMOEBA_NET, AMOEBA_PARAMS, RESNET_NET, record, write_json
 
 
 def _amoeba_variant(width: int) -> dict:

@@ -20,10 +20,10 @@ from naswot_ray.accuracies import CsvOptions, parse_column_mapping
 from naswot_ray.accuracies.importer import import_benchmark
 from naswot_ray.errors import InputError
 from naswot_ray.spaces import get_space
-from naswot_ray.spaces.nds_data import arch_key
+from naswot_ray.spaces.nds.data import arch_key
 from naswot_ray.store import Store
 from tests.analysis.score_rows import write_scores
-from tests.spaces.nds_records import AMOEBA_NET, record, write_json
+from tests.spaces.nds.records import AMOEBA_NET, record, write_json
 
 N = 300
 
@@ -124,7 +124,7 @@ def test_nds_join_needs_index_and_arch(tmp_path: Path) -> None:
 
 
 def test_nb101_joins_on_the_module_hash(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from naswot_ray.spaces.nb101 import NB101Space
+    from naswot_ray.spaces.nb101.space import NB101Space
 
     monkeypatch.setenv("NASWOT_RAY_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("NASWOT_RAY_NB101_MAX_VERTICES", "4")

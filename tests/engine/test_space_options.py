@@ -18,9 +18,9 @@ from naswot_ray.data import BatchSpec
 from naswot_ray.engine.driver import run_score_all
 from naswot_ray.engine.job import ScoreJob
 from naswot_ray.spaces import get_space
-from naswot_ray.spaces.nds_data import arch_key
+from naswot_ray.spaces.nds.data import arch_key
 from naswot_ray.store import Store
-from tests.spaces.nds_records import RESNET_NET, record, write_json
+from tests.spaces.nds.records import RESNET_NET, record, write_json
 from tests.cliutil import run_inprocess as run_cli
 
 #: a width whose first convolution (3 -> 3W channels, 3x3) needs 324 W bytes: 3.2e17 for W = 1e15, beyond any

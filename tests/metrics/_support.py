@@ -49,9 +49,9 @@ def score(name: str, model: nn.Module, batch: Batch | None, *, seed: int = 0, mo
 
 def nb201_builder() -> Callable[..., nn.Module]:
     """``build_nb201_network``, or skip when the NB201 network module is not there."""
-    if importlib.util.find_spec("naswot_ray.spaces.nb201_net") is None:
-        pytest.skip("naswot_ray.spaces.nb201_net is missing")
-    from naswot_ray.spaces.nb201_net import build_nb201_network
+    if importlib.util.find_spec("naswot_ray.spaces.nb201.net") is None:
+        pytest.skip("naswot_ray.spaces.nb201.net is missing")
+    from naswot_ray.spaces.nb201.net import build_nb201_network
 
     return build_nb201_network
 

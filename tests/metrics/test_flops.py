@@ -43,7 +43,7 @@ def test_no_batch_uses_space_input_size() -> None:
 @pytest.mark.parametrize(("arch", "side", "classes"), [(MIXED, 32, 10), (ALL_NONE, 16, 120)])
 def test_nb201_equals_closed_form(arch: str, side: int, classes: int) -> None:
     build = nb201_builder()
-    from naswot_ray.spaces.nb201_cost import nb201_flops
+    from naswot_ray.spaces.nb201.cost import nb201_flops
 
     value = score("flops", build(arch, classes), make_batch(torch.zeros(2, 3, side, side)))
     assert value == nb201_flops(arch, classes, side)
@@ -57,6 +57,6 @@ def test_attributes() -> None:
 @pytest.mark.parametrize(("channels", "recorded"), [("8:8:8:8:8", 4_481_114), ("8:8:40:32:40", 21_827_994)])
 def test_nats_sss_recorded_benchmark_flops(channels: str, recorded: int) -> None:
     """The benchmark's own recorded CIFAR-10 "flop" (spaces-spec 2.3, x 1e6) for NATS-SSS networks."""
-    nats = pytest.importorskip("naswot_ray.spaces.nats_sss", reason="NATS-SSS network module missing")
+    nats = pytest.importorskip("naswot_ray.spaces.nats.sss", reason="NATS-SSS network module missing")
     model = nats.build_nats_sss_network(channels, 10)
     assert score("flops", model, make_batch(torch.zeros(1, 3, 32, 32))) == recorded

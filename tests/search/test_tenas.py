@@ -13,9 +13,9 @@ from naswot_ray.search.tenas import (DEFAULTS, Candidate, TenasData, choose_prun
                                      parse_params, round_significant, tenas_prune)
 from naswot_ray.search.tenas_supernet import SuperCell, SuperNetwork, full_mask, is_single_path, mask_cell, without
 from naswot_ray.spaces import get_space
-from naswot_ray.spaces.nb201_cell import parse_cell
-from naswot_ray.spaces.nb201_net import build_nb201_network
-from naswot_ray.spaces.nb201_ops import NB201_OPS
+from naswot_ray.spaces.nb201.cell import parse_cell
+from naswot_ray.spaces.nb201.net import build_nb201_network
+from naswot_ray.spaces.nb201.ops import NB201_OPS
 
 SKIP, NONE, CONV3 = NB201_OPS.index("skip_connect"), NB201_OPS.index("none"), NB201_OPS.index("nor_conv_3x3")
 
