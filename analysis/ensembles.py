@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from analysis.join import Joined
+from naswot_ray.analysis.join import Joined
 from naswot_ray.accuracies.schema import AccuracyColumn
 from naswot_ray.errors import InputError
 

@@ -20,7 +20,7 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from analysis.stats import Selection
+from naswot_ray.analysis.stats import Selection
 
 HEXBIN_MIN = 2000
 PANEL_COLUMNS = 3

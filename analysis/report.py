@@ -21,11 +21,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis import ensembles as ens
-from analysis.join import Filters, Joined, load_joined
-from analysis.plots import Panel, save_png, scatter_figure, tau_bar_figure
-from analysis.stats import CI_METHODS, PROTOCOLS
-from analysis.tables import CorrelationTable, correlation_table, format_markdown
+from naswot_ray.analysis import ensembles as ens
+from naswot_ray.analysis.join import Filters, Joined, load_joined
+from naswot_ray.analysis.plots import Panel, save_png, scatter_figure, tau_bar_figure
+from naswot_ray.analysis.stats import CI_METHODS, PROTOCOLS
+from naswot_ray.analysis.tables import CorrelationTable, correlation_table, format_markdown
 from naswot_ray.errors import InputError
 from naswot_ray.store import Store
 
@@ -199,7 +199,7 @@ _ENSEMBLE_NOTE = ("Rank-sum ensembles (each member ranked with its better end hi
 
 def _html(store: Store, table: CorrelationTable, options: AnalysisOptions, images: list[Path],
           ensembles: pd.DataFrame | None = None) -> str:
-    from analysis.tables import HEADERS, display_rows
+    from naswot_ray.analysis.tables import HEADERS, display_rows
 
     numeric = {4, 6, 7, 8, 9}
     head = "".join(f"<th>{html.escape(h)}</th>" for h in HEADERS)

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from analysis.kendall import kendall_tau_b_rows
+from naswot_ray.analysis.kendall import kendall_tau_b_rows
 
 PROTOCOLS = ("all", "paper")
 CI_METHODS = ("auto", "bootstrap", "asymptotic", "none")
@@ -156,7 +156,7 @@ def fisher_ci(value: float, n: int, variance_numerator: float, offset: int) -> t
 def bootstrap_ci(score: np.ndarray, accuracy: np.ndarray, *, resamples: int, seed: int) -> tuple[tuple[float, float], tuple[float, float]]:
     """Percentile 95 % intervals of tau-b and rho over seeded resamples with replacement.
 
-    Both are vectorised over the resamples: Kendall with :func:`analysis.kendall.kendall_tau_b_rows`,
+    Both are vectorised over the resamples: Kendall with :func:`naswot_ray.analysis.kendall.kendall_tau_b_rows`,
     Spearman by ranking every resample at once and taking one Pearson correlation per row.
     """
     rng = np.random.default_rng(seed)

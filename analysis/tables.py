@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from analysis.join import Joined
-from analysis.stats import Selection, correlate, select_all, select_paper
+from naswot_ray.analysis.join import Joined
+from naswot_ray.analysis.stats import Selection, correlate, select_all, select_paper
 from naswot_ray.accuracies.keys import NB101
 from naswot_ray.errors import InputError
 

@@ -33,7 +33,7 @@ def _auto_ensembles(text: str | None) -> int:
 def _metric_filter(metrics: list[str] | None) -> tuple[list[str] | None, list[str]]:
     """Split --metrics into stored metric names (for the join) and ``ensemble:`` entries; the join
     loads every ensemble member too, so members are always reported beside their ensembles."""
-    from analysis.ensembles import is_ensemble, member_metrics, parse_ensemble
+    from naswot_ray.analysis.ensembles import is_ensemble, member_metrics, parse_ensemble
 
     if metrics is None:
         return None, []
@@ -88,10 +88,10 @@ def analyze_command(store: str, spaces: str | None, metrics: str | None, ensembl
     Scores and accuracies are joined by space, architecture index and arch string (NB101: module hash).
     One line per (space, metric variant, dataset, split, epochs, protocol).
     """
-    from analysis.ensembles import format_summary
-    from analysis.join import Filters
-    from analysis.report import AnalysisOptions, analyze
-    from analysis.tables import format_terminal
+    from naswot_ray.analysis.ensembles import format_summary
+    from naswot_ray.analysis.join import Filters
+    from naswot_ray.analysis.report import AnalysisOptions, analyze
+    from naswot_ray.analysis.tables import format_terminal
 
     protocols = ["all", "paper"] if protocol == "both" else [protocol]
     stored_metrics, ensembles = _metric_filter(_split_list(metrics, "metric"))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import click
 
-from cli.spaces_build import build_command
+from naswot_ray.cli.spaces_build import build_command
 from naswot_ray.metrics import get_metric, metric_names
 from naswot_ray.spaces import SPACES, get_space, space_names
 

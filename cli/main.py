@@ -5,13 +5,13 @@ from __future__ import annotations
 import click
 
 import naswot_ray
-from cli.analyze import analyze_command
-from cli.errors import run_cli
-from cli.export import export_command
-from cli.import_benchmark import import_benchmark_command
-from cli.listing import metrics_command, spaces_command
-from cli.score import score_all_command
-from cli.search import search_command
+from naswot_ray.cli.analyze import analyze_command
+from naswot_ray.cli.errors import run_cli
+from naswot_ray.cli.export import export_command
+from naswot_ray.cli.import_benchmark import import_benchmark_command
+from naswot_ray.cli.listing import metrics_command, spaces_command
+from naswot_ray.cli.score import score_all_command
+from naswot_ray.cli.search import search_command
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})

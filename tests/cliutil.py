@@ -5,7 +5,7 @@ from __future__ import annotations
 
 def run_inprocess(capsys, *args: str) -> tuple[int, str, str]:
     """Run ``naswot-ray ARGS`` through the real entry point; returns (exit code, stdout, stderr)."""
-    from cli.main import main
+    from naswot_ray.cli.main import main
 
     try:
         main(list(args))

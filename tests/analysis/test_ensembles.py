@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from analysis.ensembles import MemberScores, Target, combine, parse_ensemble, rank_sum, resolve_member
-from analysis.report import AnalysisOptions, analyze
-from cli.main import main
+from naswot_ray.analysis.ensembles import MemberScores, Target, combine, parse_ensemble, rank_sum, resolve_member
+from naswot_ray.analysis.report import AnalysisOptions, analyze
+from naswot_ray.cli.main import main
 from naswot_ray.accuracies import CsvOptions, parse_column_mapping
 from naswot_ray.accuracies.importer import import_benchmark
 from naswot_ray.errors import InputError

@@ -13,9 +13,9 @@ import pytest
 from matplotlib import image as mpimg
 from scipy import stats
 
-from analysis.join import Filters, load_joined
-from analysis.report import AnalysisOptions, analyze
-from analysis.tables import CSV_COLUMNS, format_terminal
+from naswot_ray.analysis.join import Filters, load_joined
+from naswot_ray.analysis.report import AnalysisOptions, analyze
+from naswot_ray.analysis.tables import CSV_COLUMNS, format_terminal
 from naswot_ray.accuracies import CsvOptions, parse_column_mapping
 from naswot_ray.accuracies.importer import import_benchmark
 from naswot_ray.errors import InputError
@@ -129,7 +129,7 @@ def test_nb101_joins_on_the_module_hash(tmp_path: Path, monkeypatch: pytest.Monk
     monkeypatch.setenv("NASWOT_RAY_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("NASWOT_RAY_NB101_MAX_VERTICES", "4")
     space = NB101Space()
-    monkeypatch.setattr("analysis.join.get_space", lambda name: space)
+    monkeypatch.setattr("naswot_ray.analysis.join.get_space", lambda name: space)
     store = Store(str(tmp_path / "store"))
     export = {}
     for index in (2, 40, 77):

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from analysis.kendall import kendall_tau_b_rows
-from analysis.stats import (bootstrap_ci, correlate, fisher_ci, select_all, select_paper, top_fraction_precision)
+from naswot_ray.analysis.kendall import kendall_tau_b_rows
+from naswot_ray.analysis.stats import (bootstrap_ci, correlate, fisher_ci, select_all, select_paper, top_fraction_precision)
 
 
 def _reference_paper_tau(acc: np.ndarray, scores: np.ndarray, seed: int, nb101: bool = False) -> float:

@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from cli.main import main
+from naswot_ray.cli.main import main
 from naswot_ray.spaces import get_space
 from naswot_ray.store import Store
 from tests.analysis.score_rows import write_scores

@@ -14,7 +14,7 @@ import pytest
 from naswot_ray.store import Store
 from tests.cliutil import run_inprocess
 
-EXE = [sys.executable, "-m", "cli.main"]
+EXE = [sys.executable, "-m", "naswot_ray.cli.main"]
 ROOT = Path(__file__).resolve().parents[2]
 
 

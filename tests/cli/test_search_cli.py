@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from cli.main import main
+from naswot_ray.cli.main import main
 from naswot_ray.store import Store
 from tests.search import fixtures
 

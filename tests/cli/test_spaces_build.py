@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from cli import spaces_build
+from naswot_ray.cli import spaces_build
 from tests.cliutil import run_inprocess
 
 V5_LINES = ["  V=2: 1 cells", "  V=3: 6 cells", "  V=4: 84 cells", "  V=5: 2,441 cells", "  total: 2,532 cells"]

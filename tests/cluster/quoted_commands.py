@@ -334,7 +334,7 @@ def option_mentions(text: str, name: str) -> list[tuple[str, str]]:
 # -- checking commands --------------------------------------------------------------------------
 
 def naswot_app() -> click.Group:
-    from cli.main import app
+    from naswot_ray.cli.main import app
 
     return app
 
@@ -456,7 +456,7 @@ def dry_run_score_all(argv: tuple[str, ...]):
         raise AssertionError("a dry run must not start or join Ray")
 
     patches = [mock.patch.object(driver, "run_score_all", fake_run), mock.patch.object(ray, "init", no_ray)]
-    import cli.score as score_module
+    import naswot_ray.cli.score as score_module
 
     if hasattr(score_module, "run_score_all"):  # should the CLI ever import it at module level
         patches.append(mock.patch.object(score_module, "run_score_all", fake_run))

@@ -50,7 +50,7 @@ def ci_image_side(space: SearchSpace) -> int:
 
 
 def test_every_listed_space_is_covered(capsys) -> None:
-    from cli.main import main
+    from naswot_ray.cli.main import main
 
     try:
         main(["spaces"])

@@ -100,7 +100,7 @@ def test_worker_node_killed_mid_run_loses_and_duplicates_nothing(cluster, tmp_pa
 def test_driver_killed_mid_run_resumes_on_the_same_cluster(cluster, tmp_path) -> None:
     c, _ = cluster
     store = tmp_path / "store"
-    command = [sys.executable, "-m", "cli.main", "score-all", "--space", "nb201", "--metrics", "naswot,params",
+    command = [sys.executable, "-m", "naswot_ray.cli.main", "score-all", "--space", "nb201", "--metrics", "naswot,params",
                "--dataset", "random", "--batch-size", "16", "--limit", "20", "--store", str(store), "--address",
                c.address, "--no-progress", "--chunk-size", "2", "--flush-rows", "4", "--num-workers", "2"]
     env = dict(os.environ, RAY_USAGE_STATS_ENABLED="0")

@@ -79,7 +79,7 @@ def test_job_submit_runs_score_all_to_success(head) -> None:
         urllib.request.urlopen(unauthorised, timeout=10)
     assert refused.value.code in (401, 403)
     command = [RAY, "job", "submit", "--address", url, "--no-wait", "--submission-id", "naswot-test-job", "--",
-               sys.executable, "-m", "cli.main", "score-all", "--space", "nb201", "--metrics", "naswot,params",
+               sys.executable, "-m", "naswot_ray.cli.main", "score-all", "--space", "nb201", "--metrics", "naswot,params",
                "--dataset", "random", "--batch-size", "16", "--indices", "0-5", "--store", str(store), "--address",
                "auto", "--no-progress", "--num-workers", "2"]
     deadline = time.monotonic() + 120

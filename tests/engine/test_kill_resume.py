@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _command(store: Path) -> list[str]:
-    return [sys.executable, "-m", "cli.main", "score-all", "--space", "nb201", "--metrics", "naswot,params",
+    return [sys.executable, "-m", "naswot_ray.cli.main", "score-all", "--space", "nb201", "--metrics", "naswot,params",
             "--dataset", "random", "--batch-size", "16", "--limit", "30", "--store", str(store), "--no-progress",
             "--no-dashboard", "--num-workers", "2", "--chunk-size", "2", "--flush-rows", "4"]
 
