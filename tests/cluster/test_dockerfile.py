@@ -10,6 +10,8 @@ naswot-ray command by test_quoted_commands.py.
 
 from __future__ import annotations
 
+import ast
+
 import re
 import shlex
 import sys
@@ -77,6 +79,14 @@ def test_torch_is_pinned_to_the_tested_versions_and_installed():
                and "torchvision==${TORCHVISION_VERSION}" in argv for argv in runs)
 
 
+def _mapped_package_folders() -> list[str]:
+    """The folders setup.py maps into the naswot_ray namespace (cli/, analysis/), read without running it."""
+    tree = ast.parse((REPO / "setup.py").read_text())
+    mapped = next(node.value for node in ast.walk(tree) if isinstance(node, ast.Assign)
+                  and any(getattr(t, "id", None) == "MAPPED" for t in node.targets))
+    return list(ast.literal_eval(mapped).values())
+
+
 def test_the_package_sources_are_copied_and_installed():
     copies = _copies()
     for sources, _ in copies:
@@ -84,7 +94,8 @@ def test_the_package_sources_are_copied_and_installed():
             assert (REPO / source).exists(), f"COPY source {source} is not in the build context (the repo root)"
     destinations = {source: dest for sources, dest in copies for source in sources}
     src_dir = destinations["pyproject.toml"].rsplit("/", 1)[0]
-    packages = {p.rstrip("*") for p in PYPROJECT["tool"]["setuptools"]["packages"]["find"]["include"]}
+    assert destinations.get("setup.py") == f"{src_dir}/", "setup.py (the package layout) must be copied next to pyproject.toml"
+    packages = {"naswot_ray", *_mapped_package_folders()}
     for package in packages:
         assert destinations.get(package) == f"{src_dir}/{package}", f"package {package} is not copied next to pyproject.toml"
     runs = [q.argv for i in _all("RUN") for q in commands_in_shell(i.arguments, f"line {i.line}")]
