@@ -8,11 +8,12 @@ How rows match:
 * NB101: same space and the same module hash (scores carry our arch string, accuracies the hash; the
   hash is computed from each distinct scored arch with the space's own hash function).
 
-A *score variant* is everything in a score's key except the architecture: (metric, mode, space
-options, BN mode, head size, batch, seed). Each variant has at most one score per architecture, so
-each (variant, accuracy column) pair is one correlation. Variants are labelled by the metric name,
-plus, in brackets, whatever tells them apart when a metric has several (``naswot[clean]``,
-``naswot[stem_channels=16]``, ``naswot[seed=2]``).
+A *score variant* is everything in a score's identity except the architecture (metric, mode, metric
+version and options, space options, BN mode, head size, batch and labels, seed, device class, memory
+format). Each variant has at most one score per architecture, so each (variant, accuracy column) pair
+is one correlation, and two versions of a metric are never averaged as one. Variants are labelled by
+the metric name, plus, in brackets, whatever tells them apart when a metric has several
+(``naswot[clean]``, ``naswot[v0]``, ``naswot[stem_channels=16]``, ``naswot[seed=2]``).
 """
 
 from __future__ import annotations
@@ -27,11 +28,11 @@ import naswot_ray.accuracies  # noqa: F401  (registers the accuracies table with
 from naswot_ray.accuracies.keys import NB101
 from naswot_ray.errors import InputError
 from naswot_ray.spaces import get_space
-from naswot_ray.store import Store, query_arrow
+from naswot_ray.store import VARIANT_FIELDS, Store, query_arrow
 
-VARIANT_FIELDS = ("metric", "mode", "space_options", "bn_mode", "num_classes", "batch_sha256", "seed")
 #: fields shown in a variant label when they differ, in this order
-LABEL_FIELDS = ("mode", "space_options", "dataset", "batch_size", "batch_sha256", "seed", "bn_mode", "num_classes")
+LABEL_FIELDS = ("mode", "metric_version", "metric_options", "space_options", "dataset", "batch_size", "batch_sha256",
+                "labels_sha256", "seed", "bn_mode", "num_classes", "device_class", "memory_format")
 
 
 @dataclass
@@ -116,23 +117,33 @@ def _nb101_keys(con, score_where: str, params: list) -> pa.Table:
 
 
 def _labels(variants: pd.DataFrame) -> list[str]:
-    """Metric name, plus the fields that differ among that metric's variants in the same space."""
-    labels = []
-    groups = variants.groupby(["space", "metric"], dropna=False)
-    for _, row in variants.iterrows():
-        group = groups.get_group((row["space"], row["metric"]))
+    """Metric name, plus, in LABEL_FIELDS order, the fields that differ among that metric's variants in the
+    same space, until the labels tell them apart (``naswot[clean]``, ``naswot[v0]``)."""
+    labels = [str(m) for m in variants["metric"]]
+    for _, group in variants.groupby(["space", "metric"], dropna=False):
         if len(group) == 1:
-            labels.append(str(row["metric"]))
             continue
-        parts = []
+        parts: dict[int, list[str]] = {i: [] for i in group.index}
         for field in LABEL_FIELDS:
-            if group[field].nunique(dropna=False) > 1:
-                value = row[field]
-                if field == "batch_sha256":
-                    value = str(value)[:8]
-                parts.append(str(value) if field == "mode" else f"{field}={value}")
-        labels.append(f"{row['metric']}[{','.join(parts)}]")
+            if group[field].nunique(dropna=False) <= 1:
+                continue
+            for i, value in group[field].items():
+                parts[i].append(_label_part(field, value))
+            if len({tuple(p) for p in parts.values()}) == len(group):
+                break
+        for i in group.index:
+            labels[variants.index.get_loc(i)] = f"{group.at[i, 'metric']}[{','.join(parts[i])}]"
     return labels
+
+
+def _label_part(field: str, value: object) -> str:
+    if field in ("batch_sha256", "labels_sha256"):
+        value = str(value)[:8]
+    if field == "mode":
+        return str(value)
+    if field == "metric_version":
+        return f"v{value}"
+    return f"{field}={value}"
 
 
 def _where(conditions: dict[str, Sequence | None]) -> tuple[str, list]:

@@ -8,6 +8,7 @@ from naswot_ray.data.sources import BatchSpec
 from naswot_ray.errors import InputError
 from naswot_ray.engine.job import ScoreJob, parse_index_list
 from naswot_ray.metrics import parse_metric_list
+from naswot_ray.options import parse_assignments
 from naswot_ray.spaces import SearchSpace, get_space, space_names
 from naswot_ray.store import DEFAULT_STORE
 
@@ -42,12 +43,14 @@ from naswot_ray.store import DEFAULT_STORE
                    "the others, marked with shared_from.")
 @click.option("--arch-timeout", default=None, type=float,
               help="Seconds allowed per architecture; slower ones become error rows and the run goes on.")
-@click.option("--nb101-stem", default=None, type=int, help="NB101 stem width (128 default; 16 is the NASWOT setting).")
-@click.option("--nb201-model", default=None,
-              help="NB201 network: nb201 (the benchmark's, default) or samsung (Samsung zero-cost-nas's copy, "
-                   "behind the published grad_norm/snip/grasp/fisher/synflow/jacob_cov tables).")
-@click.option("--nds-data", default=None, help="Official NDS JSON file: score exactly its records.")
-@click.option("--nds-compat", default=None, help="NDS builder: nds (faithful, default) or naswot (the NASWOT code's variant).")
+@click.option("--space-option", "space_option_items", multiple=True, metavar="KEY=VALUE",
+              help="A space option (see `naswot-ray spaces --details SPACE`), e.g. stem_channels=16; repeatable.")
+@click.option("--metric-option", "metric_option_items", multiple=True, metavar="METRIC.KEY=VALUE",
+              help="A metric option (see `naswot-ray metrics`), e.g. swap.repeats=8; repeatable.")
+@click.option("--nb101-stem", default=None, help="Alias of --space-option stem_channels=N (nb101).")
+@click.option("--nb201-model", default=None, help="Alias of --space-option model=nb201|samsung (nb201).")
+@click.option("--nds-data", default=None, help="Alias of --space-option data_file=PATH (nds_*).")
+@click.option("--nds-compat", default=None, help="Alias of --space-option compat=nds|naswot (nds_*).")
 @click.option("--flush-rows", default=2000, show_default=True, type=int, hidden=True,
               help="Write a part file every N rows (smaller = less lost on a crash, more files).")
 @click.option("--flush-seconds", default=60.0, show_default=True, type=float, hidden=True,
@@ -58,7 +61,8 @@ def score_all_command(space: str, metrics_text: str, dataset: str, data_root: st
                       batch_size: int, seed: int, mode: str | None, limit: int | None, indices_text: str | None,
                       store: str, address: str | None, num_workers: int | None, gpus_per_worker: float | None,
                       num_classes: int | None, bn_mode: str, device: str | None, chunk_size: int | None,
-                      channels_last: bool | None, retry_errors: bool, dedupe: bool, arch_timeout: float | None, nb101_stem: int | None,
+                      channels_last: bool | None, retry_errors: bool, dedupe: bool, arch_timeout: float | None,
+                      space_option_items: tuple[str, ...], metric_option_items: tuple[str, ...], nb101_stem: str | None,
                       nb201_model: str | None, nds_data: str | None, nds_compat: str | None, flush_rows: int, flush_seconds: float,
                       no_progress: bool, no_dashboard: bool) -> None:
     """Score architectures of a space and store one row per (architecture, metric).
@@ -67,14 +71,16 @@ def score_all_command(space: str, metrics_text: str, dataset: str, data_root: st
     """
     from naswot_ray.engine.driver import run_score_all  # imports Ray: only when actually scoring
 
-    space_options = {"stem_channels": nb101_stem, "model": nb201_model, "data_file": nds_data, "compat": nds_compat}
-    space_obj = get_space(space).with_options(**_checked_options(get_space(space), space_options))
+    aliases = {"stem_channels": nb101_stem, "model": nb201_model, "data_file": nds_data, "compat": nds_compat}
+    space_options = space_options_from(get_space(space), space_option_items, aliases)
+    space_obj = get_space(space).with_options(**space_options)
     job = ScoreJob(
         space=space_obj.name,
         metrics=parse_metric_list(metrics_text),
         batch=BatchSpec(dataset=dataset, batch_size=batch_size, seed=seed, data_root=data_root, norm=norm,
                         image_size=space_obj.input_size, num_classes=num_classes or 10),
-        store=store, mode=mode, space_options={k: v for k, v in space_options.items() if v is not None},
+        store=store, mode=mode, space_options=space_options, metric_options=metric_options_from(metric_option_items),
+        space_object=space_obj,
         seed=seed, bn_mode=bn_mode, num_classes=num_classes, limit=limit,
         indices=parse_index_list(indices_text) if indices_text is not None else None,
         address=address, num_workers=num_workers, gpus_per_worker=gpus_per_worker, chunk_size=chunk_size,
@@ -89,16 +95,39 @@ def score_all_command(space: str, metrics_text: str, dataset: str, data_root: st
     click.echo(f"store: {store}")
 
 
-#: the score-all flag of each space option
+#: the old per-space flags, kept as aliases of --space-option
 OPTION_FLAGS = {"stem_channels": "--nb101-stem", "model": "--nb201-model", "data_file": "--nds-data",
                 "compat": "--nds-compat"}
 
 
-def _checked_options(space: SearchSpace, options: dict) -> dict:
-    """Reject a space flag the chosen space does not have, naming the flag and the spaces that have it."""
-    for option, value in options.items():
-        if value is not None and option not in space.option_names:
+def space_options_from(space: SearchSpace, items: tuple[str, ...] | list[str], aliases: dict | None = None) -> dict:
+    """``--space-option KEY=VALUE`` items (and the old alias flags) as a dict of raw values.
+
+    An alias flag the chosen space does not have names the flag and the spaces that have it; a key
+    given twice with different values is an error; the space itself checks keys and values.
+    """
+    options: dict[str, object] = {}
+    for option, value in (aliases or {}).items():
+        if value is None:
+            continue
+        if option not in space.option_names:
             having = [n for n in space_names() if option in get_space(n).option_names]
             raise InputError(f"{OPTION_FLAGS[option]} does not apply to space {space.name!r}; it applies to: "
                              f"{', '.join(having[:6])}{', ...' if len(having) > 6 else ''}")
+        options[option] = value
+    for key, value in parse_assignments(items, flag="--space-option"):
+        if key in options and str(options[key]) != value:
+            raise InputError(f"space option {key!r} given twice with different values ({options[key]!r}, {value!r})")
+        options[key] = value
     return options
+
+
+def metric_options_from(items: tuple[str, ...] | list[str]) -> dict[str, dict]:
+    """``--metric-option METRIC.KEY=VALUE`` items as {metric: {key: raw value}} (checked by the job)."""
+    out: dict[str, dict] = {}
+    for target, value in parse_assignments(items, flag="--metric-option"):
+        metric, dot, key = target.partition(".")
+        if not dot or not metric or not key:
+            raise InputError(f"malformed --metric-option {target}={value!r}; expected METRIC.KEY=VALUE, e.g. swap.repeats=8")
+        out.setdefault(metric, {})[key] = value
+    return out

@@ -28,6 +28,8 @@ class BatchProvenance:
     num_classes: int
     source: str = ""
     indices: tuple[int, ...] | None = field(default=None, repr=False)
+    #: sha256 of the int64 labels ('' when the batch has none); part of the identity of label-reading scores
+    labels_sha256: str = ""
 
     def as_dict(self) -> dict:
         out = asdict(self)
@@ -50,6 +52,31 @@ class Batch:
     @property
     def size(self) -> int:
         return int(self.x.shape[0])
+
+    def head(self, n: int) -> "Batch":
+        """The first ``n`` images (and labels) of this batch; provenance stays the full batch's."""
+        y = self.y[:n] if self.y is not None else None
+        return Batch(self.x[:n], y, self.provenance)
+
+    def gaussian_like(self, n: int, *, seed: int) -> "Batch":
+        """``n`` N(0, 1) images of this batch's shape, device and memory format, drawn on the CPU from
+        ``seed`` (identical on every device); no labels."""
+        generator = torch.Generator().manual_seed(int(seed) & 0x7FFF_FFFF_FFFF_FFFF)
+        x = torch.randn((n, *self.x.shape[1:]), generator=generator, dtype=self.x.dtype).to(self.x.device)
+        if self.x.dim() == 4 and not self.x.is_contiguous() and self.x.is_contiguous(memory_format=torch.channels_last):
+            x = x.contiguous(memory_format=torch.channels_last)
+        return Batch(x, None, self.provenance)
+
+
+def labels_sha256(y: torch.Tensor | None) -> str:
+    """sha256 of the labels as int64 (shape included); '' without labels."""
+    if y is None:
+        return ""
+    arr = np.ascontiguousarray(y.detach().to("cpu", torch.int64).numpy())
+    digest = hashlib.sha256()
+    digest.update(str(tuple(arr.shape)).encode())
+    digest.update(arr.tobytes())
+    return digest.hexdigest()
 
 
 def tensor_sha256(x: torch.Tensor) -> str:

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from naswot_ray.data.base import Batch, BatchProvenance, tensor_sha256
+from naswot_ray.data.base import Batch, BatchProvenance, labels_sha256, tensor_sha256
 from naswot_ray.data.normalization import get_normalization, normalize_uint8_nhwc
 from naswot_ray.errors import InputError
 
@@ -114,7 +114,7 @@ def _draw_from_arrays(spec: BatchSpec, images: np.ndarray, labels: np.ndarray | 
         dataset=spec.dataset if spec.kind != "npz" else f"npz:{Path(source).name}",
         split="train", batch_size=spec.batch_size, seed=spec.seed, sha256=tensor_sha256(x),
         norm=norm_name, image_size=int(x.shape[-1]), num_classes=num_classes, source=source,
-        indices=tuple(int(i) for i in indices),
+        indices=tuple(int(i) for i in indices), labels_sha256=labels_sha256(y),
     )
     return Batch(x, y, prov)
 
@@ -126,6 +126,7 @@ def _random_batch(spec: BatchSpec) -> Batch:
     prov = BatchProvenance(
         dataset="random", split="none", batch_size=spec.batch_size, seed=spec.seed, sha256=tensor_sha256(x),
         norm="none", image_size=spec.image_size, num_classes=spec.num_classes, source="torch.randn",
+        labels_sha256=labels_sha256(y),
     )
     return Batch(x, y, prov)
 

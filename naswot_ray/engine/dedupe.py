@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from naswot_ray.spaces.base import SearchSpace
-from naswot_ray.store.schema import score_key
+from naswot_ray.store.schema import IDENTITY_FIELDS, ScoreIdentity
 
 
 @dataclass
@@ -53,17 +53,14 @@ def plan_sharing(space: SearchSpace, todo: list[int], complete: list[int]) -> Sh
     return plan
 
 
-def share_rows(rows: list[dict], members: list[int], space: SearchSpace, *, bn_mode: str, num_classes: int,
-               seed: int, run_id: str) -> list[dict]:
+def share_rows(rows: list[dict], members: list[int], space: SearchSpace, *, run_id: str) -> list[dict]:
     """Copies of a representative's ``rows`` for each of ``members`` (see the module docstring)."""
     copies = []
     now = datetime.now(timezone.utc)
     for member in members:
         arch = space.arch(member)
         for row in rows:
-            key = score_key(space=row["space"], space_options=row["space_options"], arch_index=member,
-                            metric=row["metric"], mode=row["mode"], bn_mode=bn_mode, num_classes=num_classes,
-                            batch_sha256=row["batch_sha256"], seed=seed)
+            key = ScoreIdentity(**{**{f: row[f] for f in IDENTITY_FIELDS}, "arch_index": member}).key()
             copies.append(dict(row, key=key, arch_index=member, arch=arch, seconds=0.0, run_id=run_id,
                                shared_from=row["shared_from"] if row.get("shared_from") is not None else row["arch_index"],
                                created_at=now))

@@ -27,11 +27,10 @@ from naswot_ray.data.base import Batch
 from naswot_ray.data.sources import draw_batch
 from naswot_ray.engine.actors import SamplerActor, ScorerActor
 from naswot_ray.engine.dedupe import SharePlan, plan_sharing, share_rows
-from naswot_ray.engine.job import ScoreJob
+from naswot_ray.engine.job import ScoreJob, device_class
 from naswot_ray.engine.progress import Progress
-from naswot_ray.engine.worker import batch_identity, score_row
-from naswot_ray.metrics import get_metric
-from naswot_ray.store import Store, score_key
+from naswot_ray.engine.worker import score_identity, score_row
+from naswot_ray.store import Store
 
 log = logging.getLogger("naswot_ray.engine")
 
@@ -95,12 +94,33 @@ class PartWriter:
         self.last_flush = time.monotonic()
 
 
-def expected_keys(job: ScoreJob, batch: Batch, index: int, space_options: str, space_name: str) -> list[str]:
-    """The score keys a complete result for architecture ``index`` consists of (one per metric)."""
-    return [score_key(space=space_name, space_options=space_options, arch_index=index, metric=name, mode=mode,
-                      bn_mode=job.bn_mode, num_classes=job.head_classes,
-                      batch_sha256=batch_identity(get_metric(name), batch), seed=job.seed)
-            for name, mode in job.metric_modes().items()]
+def expected_keys(job: ScoreJob, batch: Batch, index: int) -> list[str]:
+    """The score keys a complete result for architecture ``index`` consists of (one per metric).
+
+    ``job.device`` is resolved by then (:func:`resolve_device`), so the keys name the device class and
+    memory format the scorers will use.
+    """
+    space = job.resolved_space()
+    device = str(job.device)
+    return [score_identity(job, space, batch, request, index, device_class=device_class(device),
+                           memory_format=job.memory_format(device)).key()
+            for request in job.metric_requests()]
+
+
+def resolve_device(job: ScoreJob, cluster_gpus: float | None) -> str:
+    """The device every scorer of this run uses: ``--device``, else cuda when GPUs are asked for or present.
+
+    ``cluster_gpus`` is None for a local run not yet started (this machine's CUDA decides then).
+    """
+    if job.device:
+        return job.device
+    if job.gpus_per_worker is not None:
+        return "cuda"
+    if cluster_gpus is None:
+        import torch
+
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return "cuda" if cluster_gpus > 0 else "cpu"
 
 
 def run_score_all(job: ScoreJob, *, command: str = "score-all",
@@ -121,11 +141,16 @@ def run_score_all(job: ScoreJob, *, command: str = "score-all",
     summary.requested = len(requested)
 
     batch = draw_batch(job.batch)
+    started_ray = False
+    if job.address:
+        started_ray = _ensure_ray(job)
+        job.device = resolve_device(job, float(ray.cluster_resources().get("GPU", 0)))
+    else:
+        job.device = resolve_device(job, None)
     existing = store.existing_keys(space=space.name, ok_only=job.retry_errors)
     moved = store.quarantine()
     summary.store_problems = [f"{p.path}: {p.reason}" for p in moved]
-    options_key = space.options_key()
-    todo = [i for i in requested if not all(k in existing for k in expected_keys(job, batch, i, options_key, space.name))]
+    todo = [i for i in requested if not all(k in existing for k in expected_keys(job, batch, i))]
     summary.skipped = len(requested) - len(todo)
     _write_run(store, run_id, job, command, "running", summary, started_at)
     share = SharePlan(to_score=todo)
@@ -143,9 +168,11 @@ def run_score_all(job: ScoreJob, *, command: str = "score-all",
     if not todo:
         summary.wall_seconds = time.monotonic() - started
         _write_run(store, run_id, job, command, "finished", summary, started_at)
+        if started_ray:
+            ray.shutdown()
         return summary
 
-    started_ray = _ensure_ray(job)
+    started_ray = _ensure_ray(job) or started_ray
     writer = PartWriter(store, run_id, writer_keys, job.flush_rows, job.flush_seconds)
     progress = Progress(total=len(todo), enabled=job.progress, desc=f"{space.name} {','.join(job.metrics)}")
     status = "failed"
@@ -194,8 +221,7 @@ def run_score_all(job: ScoreJob, *, command: str = "score-all",
                 inflight[scorers[i].score_next.remote(sampler, lease_id)] = i
                 for representative in {r["arch_index"] for r in rows} & share.followers.keys():
                     mine = [r for r in rows if r["arch_index"] == representative]
-                    rows = rows + share_rows(mine, share.followers[representative], space, bn_mode=job.bn_mode,
-                                             num_classes=job.head_classes, seed=job.seed, run_id=run_id)
+                    rows = rows + share_rows(mine, share.followers[representative], space, run_id=run_id)
                 fresh = writer.add(rows)
                 archs = {r["arch_index"] for r in fresh}
                 failed_archs = {r["arch_index"] for r in fresh if r["status"] == "error"}
@@ -301,9 +327,11 @@ def _here():
 def _abandoned_rows(job: ScoreJob, batch: Batch, space, indices: list[int], run_id: str) -> list[dict]:
     """Error rows for architectures that killed their worker every time they were tried alone."""
     message = "worker process died while scoring this architecture alone (twice)"
-    return [score_row(job, space, batch, index=index, arch=space.arch(index), metric=get_metric(name), mode=mode,
-                      value=None, error=message, seconds=0.0, worker="", run_id=run_id, device="")
-            for index in indices for name, mode in job.metric_modes().items()]
+    device = str(job.device)
+    return [score_row(job, space, batch, index=index, arch=space.arch(index), request=request,
+                      value=None, error=message, seconds=0.0, worker="", run_id=run_id, device="",
+                      device_class=device_class(device), memory_format=job.memory_format(device))
+            for index in indices for request in job.metric_requests()]
 
 
 def _copy_from_store(store: Store, job: ScoreJob, batch: Batch, space, sources: dict[int, int],
@@ -311,13 +339,12 @@ def _copy_from_store(store: Store, job: ScoreJob, batch: Batch, space, sources: 
     """Rows for members whose class already has a stored member (``--dedupe`` resume)."""
     wanted = {}
     for member, source in sources.items():
-        for key in expected_keys(job, batch, source, space.options_key(), space.name):
+        for key in expected_keys(job, batch, source):
             wanted.setdefault(key, []).append(member)
     stored = [r for r in store.read("scores").to_pylist() if r["key"] in wanted and r["status"] == "ok"]
     rows: list[dict] = []
     for row in stored:
-        rows += share_rows([row], wanted[row["key"]], space, bn_mode=job.bn_mode, num_classes=job.head_classes,
-                           seed=job.seed, run_id=run_id)
+        rows += share_rows([row], wanted[row["key"]], space, run_id=run_id)
     return rows
 
 

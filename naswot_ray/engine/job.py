@@ -8,14 +8,29 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+import re
+from dataclasses import asdict, dataclass, field, fields
 
 from naswot_ray.data.sources import BatchSpec, check_batch_spec
 from naswot_ray.errors import InputError
-from naswot_ray.metrics import get_metric
+from naswot_ray.metrics import MetricRequest, get_metric
 from naswot_ray.spaces import SearchSpace, get_space
 
 BN_MODES = ("train", "eval")
+#: device names a scorer can be asked to use (``cuda:N`` picks one GPU of a node)
+DEVICE_PATTERN = re.compile(r"^(cpu|cuda(:\d+)?)$")
+DEVICE_CHOICES = "cpu, cuda, cuda:N"
+
+
+def device_class(device: str) -> str:
+    """``cuda:1`` -> ``cuda``: the kind of kernels a value was computed with (part of its identity)."""
+    return device.split(":", 1)[0]
+
+
+def memory_format_for(device: str, channels_last: bool | None) -> str:
+    """channels_last by default on CPU (about 1.5x faster there), contiguous NCHW elsewhere."""
+    on = channels_last if channels_last is not None else device_class(device) == "cpu"
+    return "channels_last" if on else "contiguous"
 
 
 @dataclass
@@ -26,6 +41,8 @@ class ScoreJob:
     store: str
     mode: str | None = None
     space_options: dict = field(default_factory=dict)
+    #: metric name -> {option: value} (see each metric's declared options)
+    metric_options: dict = field(default_factory=dict)
     seed: int = 1
     bn_mode: str = "train"
     num_classes: int | None = None
@@ -45,10 +62,25 @@ class ScoreJob:
     flush_seconds: float = 60.0
     progress: bool = True
     dashboard: bool = True
+    #: the configured space object, resolved once where the job is defined and shipped with it, so a
+    #: worker never looks a space up by name or reads its own environment (a script's own space too)
+    space_object: SearchSpace | None = field(default=None, repr=False, compare=False)
 
     # -- derived -----------------------------------------------------------------------------
     def resolved_space(self) -> SearchSpace:
-        return get_space(self.space).with_options(**self.space_options)
+        if self.space_object is None:
+            self.space_object = get_space(self.space).with_options(**self.space_options)
+        return self.space_object
+
+    def metric_requests(self) -> list[MetricRequest]:
+        """Each requested metric with its resolved mode and options (validated)."""
+        given = {get_metric(name).name: options for name, options in self.metric_options.items()}
+        requested = [get_metric(n).name for n in self.metrics]
+        unknown = sorted(set(given) - set(requested))
+        if unknown:
+            raise InputError(f"--metric-option names metric {unknown[0]!r}, which is not requested; "
+                             f"requested: {', '.join(requested)}")
+        return [MetricRequest.make(get_metric(name), self.mode, given.get(name)) for name in requested]
 
     @property
     def head_classes(self) -> int:
@@ -56,7 +88,10 @@ class ScoreJob:
         return self.num_classes if self.num_classes is not None else self.batch.dataset_classes
 
     def metric_modes(self) -> dict[str, str]:
-        return {name: get_metric(name).resolve_mode(self.mode) for name in self.metrics}
+        return {r.name: r.mode for r in self.metric_requests()}
+
+    def memory_format(self, device: str) -> str:
+        return memory_format_for(device, self.channels_last)
 
     def requested_indices(self) -> list[int]:
         space = self.resolved_space()
@@ -103,11 +138,18 @@ class ScoreJob:
             raise InputError(f"--num-classes must be at least 1, got {self.num_classes}")
         if self.arch_timeout is not None and self.arch_timeout <= 0:
             raise InputError(f"--arch-timeout must be positive, got {self.arch_timeout}")
+        if self.device is not None and not DEVICE_PATTERN.match(self.device):
+            raise InputError(f"unknown device {self.device!r}; valid choices: {DEVICE_CHOICES}")
+        self.metric_requests()
         check_batch_spec(self.batch)
 
+    def config(self) -> dict:
+        """The job as plain data (the space object is described by its name and options)."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "space_object"} | {
+            "batch": asdict(self.batch)}
+
     def config_json(self) -> str:
-        data = asdict(self)
-        return json.dumps(data, sort_keys=True, default=str)
+        return json.dumps(self.config(), sort_keys=True, default=str)
 
     def fingerprint(self) -> str:
         return hashlib.sha1(self.config_json().encode()).hexdigest()[:12]

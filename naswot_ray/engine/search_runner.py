@@ -29,9 +29,9 @@ import ray
 
 import naswot_ray
 from naswot_ray.data.sources import BatchSpec, draw_batch
-from naswot_ray.engine.driver import _ensure_ray, _kill, _start_scorer, _worker_shape
-from naswot_ray.engine.job import ScoreJob
-from naswot_ray.engine.worker import batch_identity
+from naswot_ray.engine.driver import _ensure_ray, _kill, _start_scorer, _worker_shape, resolve_device
+from naswot_ray.engine.job import ScoreJob, device_class
+from naswot_ray.engine.worker import score_identity
 from naswot_ray.metrics import get_metric
 from naswot_ray.search.base import SearchProblem
 from naswot_ray.search.data import describe_variant
@@ -149,10 +149,10 @@ def start_live_scorer(score_job: ScoreJob, run_id: str) -> tuple[LiveScorer, lis
     """Draw the batch once, start the scorer actors, and wrap them in a :class:`LiveScorer`."""
     batch = draw_batch(score_job.batch)
     metric = get_metric(score_job.metrics[0])
-    mode = score_job.metric_modes()[metric.name]
-    variant = {"mode": mode, "space_options": score_job.resolved_space().options_key(), "bn_mode": score_job.bn_mode,
-               "num_classes": score_job.head_classes, "batch_sha256": batch_identity(metric, batch),
-               "seed": score_job.seed}
+    score_job.device = resolve_device(score_job, float(ray.cluster_resources().get("GPU", 0)))
+    device = str(score_job.device)
+    variant = score_identity(score_job, score_job.resolved_space(), batch, score_job.metric_requests()[0], 0,
+                             device_class=device_class(device), memory_format=score_job.memory_format(device)).columns()
     source = "live:" + describe_variant(variant, None, batch.provenance.dataset, metric.name)
     workers, gpus, cpus, threads = _worker_shape(score_job)
     batch_ref = ray.put(batch)

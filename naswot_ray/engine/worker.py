@@ -20,12 +20,11 @@ from torch import nn
 import naswot_ray
 from naswot_ray.data.base import Batch
 from naswot_ray.engine.deadline import ArchTimeout, deadline
-from naswot_ray.engine.job import ScoreJob
+from naswot_ray.engine.job import ScoreJob, device_class, memory_format_for
 from naswot_ray.engine.seeds import arch_seed
-from naswot_ray.metrics import get_metric
-from naswot_ray.metrics.base import ForwardObserver, Metric, ScoringContext
+from naswot_ray.metrics.base import ForwardObserver, MetricRequest, ScoringContext
 from naswot_ray.spaces.base import SearchSpace
-from naswot_ray.store.schema import score_key
+from naswot_ray.store.schema import ScoreIdentity
 
 
 def is_out_of_memory(exc: BaseException) -> bool:
@@ -37,7 +36,7 @@ def default_device() -> torch.device:
 
 
 class ArchScorer:
-    """Scores architectures of ``job.space`` with ``job.metrics`` on ``batch``."""
+    """Scores architectures of ``job``'s space with its metric requests on ``batch``."""
 
     def __init__(self, job: ScoreJob, batch: Batch, *, worker: str = "local", run_id: str = "") -> None:
         self.job = job
@@ -45,15 +44,18 @@ class ArchScorer:
         self.run_id = run_id
         self.space = job.resolved_space()
         self.space_options = self.space.options_key()
-        self.metrics: list[tuple[Metric, str]] = [(get_metric(n), m) for n, m in job.metric_modes().items()]
+        self.requests: list[MetricRequest] = job.metric_requests()
         self.device = torch.device(job.device) if job.device else default_device()
         # NHWC convolutions are ~1.5x faster on CPU (benchmarks/throughput.py); values then differ from an
         # NCHW run only by float summation order (about 1e-7 relative in NASWOT). Off by default on GPUs.
-        self.channels_last = job.channels_last if job.channels_last is not None else self.device.type == "cpu"
+        self.memory_format = memory_format_for(str(self.device), job.channels_last)
+        self.channels_last = self.memory_format == "channels_last"
+        self.device_class = device_class(str(self.device))
         self.batch = batch.to(self.device)
         if self.channels_last:
             self.batch.x = self.batch.x.contiguous(memory_format=torch.channels_last)
         self.num_classes = job.head_classes
+        self.builds_network = any(r.metric.needs.network for r in self.requests)
 
     # -- public ------------------------------------------------------------------------------
     def score_indices(self, indices: list[int]) -> list[dict]:
@@ -71,9 +73,7 @@ class ArchScorer:
                 return self._score_index_retrying(index)
         except ArchTimeout as exc:
             self._free_memory()
-            arch = self.space.arch(index)
-            return [self._row(index, arch, m, mode, None, str(exc), time.perf_counter() - started)
-                    for m, mode in self.metrics]
+            return self._error_rows(index, str(exc), time.perf_counter() - started)
 
     def _score_index_retrying(self, index: int) -> list[dict]:
         try:
@@ -88,9 +88,7 @@ class ArchScorer:
                 if not is_out_of_memory(again):
                     raise
                 self._free_memory()
-                message = f"out of memory twice (retried once alone): {_one_line(again)}"
-                arch = self.space.arch(index)
-                return [self._row(index, arch, m, mode, None, message, 0.0) for m, mode in self.metrics]
+                return self._error_rows(index, f"out of memory twice (retried once alone): {_one_line(again)}", 0.0)
 
     # -- internals ---------------------------------------------------------------------------
     def _build_factory(self, arch: str, seed: int) -> Callable[[], nn.Module]:
@@ -116,44 +114,82 @@ class ArchScorer:
         seed = arch_seed(self.job.seed, index)
         build = self._build_factory(arch, seed)
         started = time.perf_counter()
-        try:
-            model = build()
-        except Exception as exc:
-            if is_out_of_memory(exc):
-                raise
-            message = f"build failed: {_one_line(exc)}"
-            return [self._row(index, arch, m, mode, None, message, time.perf_counter() - started)
-                    for m, mode in self.metrics]
-        build_seconds = time.perf_counter() - started
-        ctx = ScoringContext(space=self.space, arch=arch, arch_index=index, num_classes=self.num_classes,
-                             device=self.device, bn_mode=self.job.bn_mode, rebuild=build)
-        rows: list[dict] = []
-        observers = [(m, mode) for m, mode in self.metrics
-                     if isinstance(m, ForwardObserver) and m.observes(mode) and not m.mutates_model]
-        others = [(m, mode) for m, mode in self.metrics if (m, mode) not in observers]
-        if observers:
-            rows.extend(self._shared_forward(index, arch, model, observers, build_seconds))
-        for metric, mode in others:
-            t0 = time.perf_counter()
+        model: nn.Module | None = None
+        if self.builds_network:
             try:
-                target = build() if metric.mutates_model else model
-                torch.manual_seed(seed)
-                value = metric.score(target, self.batch, seed=seed, mode=mode, ctx=ctx)
-                rows.append(self._row(index, arch, metric, mode, value, None, time.perf_counter() - t0 + build_seconds))
+                model = build()
             except Exception as exc:
                 if is_out_of_memory(exc):
                     raise
-                rows.append(self._row(index, arch, metric, mode, None, _one_line(exc), time.perf_counter() - t0))
+                return self._error_rows(index, f"build failed: {_one_line(exc)}", time.perf_counter() - started)
+        build_seconds = time.perf_counter() - started
+        rows: list[dict] = []
+        observers = [r for r in self.requests if isinstance(r.metric, ForwardObserver) and r.metric.observes(r.mode)
+                     and not r.metric.mutates_model and r.metric.needs.network]
+        # one inference forward per distinct batch the observers read
+        for needs in dict.fromkeys(r.batch_needs for r in observers):
+            sharing = [r for r in observers if r.batch_needs == needs]
+            rows.extend(self._shared_forward(index, arch, model, sharing, needs.view(self.batch, seed=seed),
+                                             build_seconds))
+        rest = [r for r in self.requests if r not in observers]
+        groups: dict[tuple, list[MetricRequest]] = {}
+        for request in rest:
+            if request.metric.group:
+                groups.setdefault((request.metric.group, request.mode, request.options), []).append(request)
+        done: set[MetricRequest] = set()
+        for request in rest:
+            if request in done:
+                continue
+            members = groups.get((request.metric.group, request.mode, request.options), [request]) \
+                if request.metric.group else [request]
+            done.update(members)
+            rows.extend(self._score_members(index, arch, seed, model, build, members, build_seconds))
         return rows
 
-    def _shared_forward(self, index: int, arch: str, model: nn.Module, observers: list[tuple[Metric, str]],
-                        build_seconds: float) -> list[dict]:
+    def _context(self, index: int, arch: str, build: Callable[[], nn.Module], request: MetricRequest) -> ScoringContext:
+        return ScoringContext(space=self.space, arch=arch, arch_index=index, num_classes=self.num_classes,
+                              device=self.device, bn_mode=self.job.bn_mode, rebuild=build,
+                              options=request.options_dict)
+
+    def _score_members(self, index: int, arch: str, seed: int, model: nn.Module | None,
+                       build: Callable[[], nn.Module], members: list[MetricRequest], build_seconds: float) -> list[dict]:
+        """One metric, or one pass for every requested member of a group."""
+        lead = members[0]
+        metric = lead.metric
         t0 = time.perf_counter()
-        finishers = [m.attach(model, self.batch, mode=mode) for m, mode in observers]  # type: ignore[attr-defined]
+        try:
+            target = build() if metric.mutates_model else model
+            view = lead.batch_needs.view(self.batch, seed=seed)
+            torch.manual_seed(seed)
+            ctx = self._context(index, arch, build, lead)
+            if metric.group:
+                values = metric.score_group(target, view, seed=seed, mode=lead.mode, ctx=ctx)  # type: ignore[arg-type]
+            else:
+                values = {metric.name: metric.score(target, view, seed=seed, mode=lead.mode, ctx=ctx)}  # type: ignore[arg-type]
+        except Exception as exc:
+            if is_out_of_memory(exc):
+                raise
+            seconds = time.perf_counter() - t0
+            return [self._row(index, arch, r, None, _one_line(exc), seconds) for r in members]
+        seconds = time.perf_counter() - t0 + build_seconds
+        rows = []
+        for request in members:
+            if request.name in values:
+                rows.append(self._row(index, arch, request, values[request.name], None, seconds))
+            else:
+                rows.append(self._row(index, arch, request, None, f"group {metric.group!r} gave no value for "
+                                      f"{request.name!r}", seconds))
+        return rows
+
+    def _shared_forward(self, index: int, arch: str, model: nn.Module | None, observers: list[MetricRequest],
+                        view: Batch, build_seconds: float) -> list[dict]:
+        assert model is not None
+        t0 = time.perf_counter()
+        finishers = [r.metric.attach(model, view, mode=r.mode) for r in observers]  # type: ignore[attr-defined]
         error: Exception | None = None
         try:
             with torch.inference_mode():
-                model(self.batch.x)
+                model(view.x)
         except Exception as exc:
             if is_out_of_memory(exc):
                 for finish in finishers:
@@ -161,23 +197,30 @@ class ArchScorer:
                 raise
             error = exc
         rows = []
-        for (metric, mode), finish in zip(observers, finishers):
+        for request, finish in zip(observers, finishers):
             if error is not None:
                 _safe_finish(finish)
-                rows.append(self._row(index, arch, metric, mode, None, _one_line(error), time.perf_counter() - t0))
+                rows.append(self._row(index, arch, request, None, _one_line(error), time.perf_counter() - t0))
                 continue
             try:
                 value = finish()
-                rows.append(self._row(index, arch, metric, mode, value, None, time.perf_counter() - t0 + build_seconds))
+                rows.append(self._row(index, arch, request, value, None, time.perf_counter() - t0 + build_seconds))
             except Exception as exc:
-                rows.append(self._row(index, arch, metric, mode, None, _one_line(exc), time.perf_counter() - t0))
+                rows.append(self._row(index, arch, request, None, _one_line(exc), time.perf_counter() - t0))
         return rows
 
-    def _row(self, index: int, arch: str, metric: Metric, mode: str, value: float | None, error: str | None,
+    def _error_rows(self, index: int, message: str, seconds: float) -> list[dict]:
+        arch = self.space.arch(index)
+        return [self._row(index, arch, r, None, message, seconds) for r in self.requests]
+
+    def _row(self, index: int, arch: str, request: MetricRequest, value: float | None, error: str | None,
              seconds: float) -> dict:
-        return score_row(self.job, self.space, self.batch, index=index, arch=arch, metric=metric, mode=mode,
+        if error is None:
+            value = float(value)  # type: ignore[arg-type]
+            error = request.metric.check_value(value)
+        return score_row(self.job, self.space, self.batch, index=index, arch=arch, request=request,
                          value=value, error=error, seconds=seconds, worker=self.worker, run_id=self.run_id,
-                         device=str(self.device), memory_format="channels_last" if self.channels_last else "contiguous")
+                         device=str(self.device), device_class=self.device_class, memory_format=self.memory_format)
 
     def _free_memory(self) -> None:
         gc.collect()
@@ -185,32 +228,43 @@ class ArchScorer:
             torch.cuda.empty_cache()
 
 
-def batch_identity(metric: Metric, batch: Batch) -> str:
-    """What of the batch a metric's value depends on: the pixels' sha256, or (for metrics that read no
-    data, like synflow or flops) only the input shape, so runs at other image sizes never share keys."""
-    if metric.needs.data:
-        return batch.provenance.sha256
-    _, channels, height, width = batch.x.shape
-    return f"none:{channels}x{height}x{width}"
+def score_identity(job: ScoreJob, space: SearchSpace, batch: Batch, request: MetricRequest, index: int, *,
+                   device_class: str, memory_format: str) -> ScoreIdentity:
+    """Everything a value of ``request`` for architecture ``index`` depends on (see store.schema)."""
+    metric = request.metric
+    images, labels = request.batch_needs.identity(batch)
+    if metric.device_independent:
+        device_class = memory_format = "any"
+    elif not metric.needs.network:
+        memory_format = "none"
+    return ScoreIdentity(space=space.name, space_options=space.options_key(), arch_index=index, metric=metric.name,
+                         mode=request.mode, bn_mode=job.bn_mode, num_classes=job.head_classes, batch_sha256=images,
+                         seed=job.seed, metric_version=metric.version, metric_options=request.options_key,
+                         device_class=device_class, memory_format=memory_format, labels_sha256=labels)
 
 
-def score_row(job: ScoreJob, space: SearchSpace, batch: Batch, *, index: int, arch: str, metric: Metric, mode: str,
+def score_row(job: ScoreJob, space: SearchSpace, batch: Batch, *, index: int, arch: str, request: MetricRequest,
               value: float | None, error: str | None, seconds: float, worker: str, run_id: str, device: str,
-              memory_format: str = "") -> dict:
+              device_class: str, memory_format: str) -> dict:
     """One row of the ``scores`` table (see DESIGN.md, "Scores: the record")."""
     prov = batch.provenance
-    batch_sha = batch_identity(metric, batch)
-    options = space.options_key()
-    key = score_key(space=space.name, space_options=options, arch_index=index, metric=metric.name, mode=mode,
-                    bn_mode=job.bn_mode, num_classes=job.head_classes, batch_sha256=batch_sha, seed=job.seed)
+    metric = request.metric
+    identity = score_identity(job, space, batch, request, index, device_class=device_class,
+                              memory_format=memory_format)
+    needs = request.batch_needs
+    if needs.source == "run":
+        dataset, batch_size = prov.dataset, (needs.size if needs.size is not None and needs.size < batch.size
+                                             else prov.batch_size)
+    elif needs.source == "gaussian":
+        dataset, batch_size = "gaussian", int(needs.size or batch.size)
+    else:
+        dataset, batch_size = "none", 0
     return {
-        "key": key, "space": space.name, "space_options": options, "arch_index": index, "arch": arch,
-        "metric": metric.name, "value": float("nan") if error is not None else float(value),  # type: ignore[arg-type]
+        "key": identity.key(), **identity.columns(), "arch": arch,
+        "value": float("nan") if error is not None else float(value),  # type: ignore[arg-type]
         "value_scale": metric.value_scale, "status": "error" if error is not None else "ok", "error": error,
-        "dataset": prov.dataset if metric.needs.data else "none",
-        "batch_size": prov.batch_size if metric.needs.data else 0, "batch_sha256": batch_sha, "seed": job.seed,
-        "arch_seed": arch_seed(job.seed, index), "mode": mode, "bn_mode": job.bn_mode,
-        "num_classes": job.head_classes, "device": device, "memory_format": memory_format, "seconds": seconds,
+        "dataset": dataset, "batch_size": batch_size,
+        "arch_seed": arch_seed(job.seed, index), "device": device, "seconds": seconds,
         "worker": worker, "run_id": run_id,
         "package_version": naswot_ray.__version__, "torch_version": torch.__version__, "shared_from": None,
         "created_at": datetime.now(timezone.utc),
@@ -230,4 +284,4 @@ def _one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {message}"[:500] if message else type(exc).__name__
 
 
-__all__ = ["ArchScorer", "batch_identity", "default_device", "is_out_of_memory", "score_row"]
+__all__ = ["ArchScorer", "default_device", "is_out_of_memory", "score_identity", "score_row"]

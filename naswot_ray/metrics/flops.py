@@ -68,6 +68,7 @@ class Flops(Metric):
                    "raw count; 1 forward, no data")
     higher_is_better = True
     needs = MetricNeeds(data=False, labels=False, grad=False)
+    device_independent = True
 
     def score(self, model: nn.Module, batch: Batch | None, *, seed: int, mode: str, ctx: ScoringContext) -> float:
         return float(count_flops(model, input_shape(batch, ctx.space)))

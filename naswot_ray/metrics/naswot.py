@@ -194,6 +194,7 @@ class NaswotMetric(Metric, ForwardObserver):
     name = "naswot"
     description = "Mellor et al. ICML 2021, log|det K|, K = sum_l C C^T + (1-C)(1-C)^T over ReLU codes; 1 forward, no labels"
     higher_is_better = True
+    legal_nonfinite = frozenset({"-inf"})
     needs = MetricNeeds(data=True, labels=False, grad=False)
     modes = ("reference", "clean", "faithful")
 

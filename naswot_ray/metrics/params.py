@@ -24,6 +24,7 @@ class ParamsMetric(Metric):
     description = "number of parameters (raw count, auxiliary heads excluded); no data"
     higher_is_better = True
     needs = MetricNeeds(data=False)
+    device_independent = True
 
     def score(self, model: nn.Module, batch: Batch, *, seed: int, mode: str, ctx: ScoringContext) -> float:
         return float(count_parameters(model))

@@ -44,6 +44,7 @@ class Synflow(Metric):
     description = ("Tanaka et al. 2020: ln sum |W * dR/dW| over conv/linear weights, R = sum f(1) of the "
                    "|weights|, BN removed, float64; 1 forward + 1 backward, no data")
     higher_is_better = True
+    legal_nonfinite = frozenset({"-inf"})
     needs = MetricNeeds(data=False, labels=False, grad=True)
     mutates_model = True
     value_scale = "log"

@@ -20,7 +20,7 @@ from naswot_ray.metrics import get_metric
 from naswot_ray.search.oracle import AccuracyOracle, Column
 from naswot_ray.search.scorer import StoredScores
 from naswot_ray.spaces.base import SearchSpace
-from naswot_ray.store import Store, query_arrow
+from naswot_ray.store import VARIANT_FIELDS as STORE_VARIANT_FIELDS, Store, query_arrow
 
 #: the NASWOT paper's Table 2 columns (dataset, split), in its order; other columns follow alphabetically
 PAPER_COLUMNS: tuple[tuple[str, str], ...] = (
@@ -29,7 +29,8 @@ PAPER_COLUMNS: tuple[tuple[str, str], ...] = (
 )
 #: fitness when --fitness is not given: the first of these the table has (12-epoch validation, as NASWOT's REA)
 DEFAULT_FITNESS: tuple[Column, ...] = (Column("cifar10-valid", "x-valid", 12), Column("cifar10-valid", "x-valid", 200))
-VARIANT_FIELDS = ("mode", "space_options", "bn_mode", "num_classes", "batch_sha256", "seed")
+#: what tells stored variants of one metric apart (the identity without space, architecture and metric)
+VARIANT_FIELDS = tuple(f for f in STORE_VARIANT_FIELDS if f != "metric")
 
 
 @dataclass
@@ -155,8 +156,10 @@ def describe_variant(variant: dict, count: int | None, dataset: object, metric: 
     """A score variant in one line, e.g. ``naswot[mode=reference dataset=cifar10 batch=ab12... seed=1 ...]``."""
     parts = [f"mode={variant['mode']}", f"dataset={dataset}", f"batch={str(variant['batch_sha256'])[:12]}",
              f"seed={variant['seed']}", f"bn={variant['bn_mode']}", f"classes={variant['num_classes']}"]
-    if variant["space_options"]:
-        parts.append(f"options={variant['space_options']}")
+    for field, label in (("metric_version", "v"), ("metric_options", "metric_options="),
+                         ("space_options", "options="), ("device_class", "device="), ("memory_format", "format=")):
+        if variant.get(field) not in (None, ""):
+            parts.append(f"{label}{variant[field]}")
     if count is not None:
         parts.append(f"{count:,} archs")
     return (f"{metric}[" if metric else "[") + " ".join(parts) + "]"

@@ -14,6 +14,8 @@ import numpy as np
 from torch import nn
 
 from naswot_ray.errors import InputError
+from naswot_ray.options import Option, options_key, resolve_options
+from naswot_ray.spaces.parts import NetworkParts, generic_parts
 
 Arch = str
 
@@ -80,31 +82,46 @@ class SearchSpace(ABC):
         """An isomorphism-invariant key; spaces without a known isomorphism return ``arch``."""
         return arch
 
+    # -- what a proxy may ask of a built network ---------------------------------------------
+    def network_parts(self, model: nn.Module) -> NetworkParts:
+        """The feature taps, pre-pooling features and activation sites of ``model`` (built by
+        :meth:`build`), for proxies that reach inside a network (AZ-NAS, Zen, SWAP, ...).
+
+        Spaces that know their networks override this; the default is the documented generic
+        fallback of :func:`naswot_ray.spaces.parts.generic_parts`.
+        """
+        return generic_parts(model)
+
     # -- options ------------------------------------------------------------------------------
-    #: names accepted by :meth:`with_options` (e.g. ``stem_channels`` for nb101)
-    option_names: tuple[str, ...] = ()
+    #: declared options (name, type, default, help); ``--space-option KEY=VALUE`` sets them
+    options: tuple[Option, ...] = ()
+
+    @property
+    def option_names(self) -> tuple[str, ...]:
+        return tuple(o.name for o in self.options)
 
     def with_options(self, **options: object) -> "SearchSpace":
-        """A configured copy (e.g. NB101 with a 16-channel stem); unknown options raise InputError.
+        """A configured copy (e.g. NB101 with a 16-channel stem); unknown keys or bad values raise InputError.
 
         Options that change the networks must show up in :meth:`options_key`, which the store keeps
         in every score row so results of differently configured spaces never mix.
         """
-        options = {k: v for k, v in options.items() if v is not None}
-        unknown = sorted(set(options) - set(self.option_names))
-        if unknown:
-            valid = ", ".join(self.option_names) or "none"
-            raise InputError(f"space {self.name!r} has no option {unknown[0]!r}; valid options: {valid}")
-        if not options:
+        given = {k: v for k, v in options.items() if v is not None}
+        resolved = resolve_options(self.options, given, owner=f"space {self.name!r}")
+        if not given:
             return self
-        return self._configured(**options)
+        return self._configured(**{k: resolved[k] for k in given})
 
     def _configured(self, **options: object) -> "SearchSpace":
         raise NotImplementedError(f"{self.name}: declares options but does not implement _configured")
 
+    def option_values(self) -> dict[str, object]:
+        """The current value of every declared option (by default the attribute of the same name)."""
+        return {o.name: getattr(self, o.name, o.default) for o in self.options}
+
     def options_key(self) -> str:
         """A stable string of the options that change networks; '' for the default configuration."""
-        return ""
+        return options_key(self.options, self.option_values())
 
     def describe(self) -> str:
         if self.size is not None:

@@ -25,7 +25,7 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from naswot_ray.errors import InputError
-from naswot_ray.store.schema import TABLE_IDENTITY, TABLE_SCHEMAS
+from naswot_ray.store.schema import READ_DEFAULTS, TABLE_IDENTITY, TABLE_SCHEMAS
 
 DEFAULT_STORE = "./naswot-store"
 
@@ -131,7 +131,7 @@ class Store:
         for path in self.part_files(table):
             try:
                 part = pq.read_table(path, filesystem=self.fs)
-                parts.append(conform(part, schema))
+                parts.append(conform(part, schema, defaults=READ_DEFAULTS.get(table)))
             except Exception as exc:  # truncated, corrupt, foreign: report and go on
                 reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
                 if not any(p.path == path for p in self.problems):
@@ -199,13 +199,16 @@ def query_arrow(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = 
     return method()
 
 
-def conform(arrow: pa.Table, schema: pa.Schema) -> pa.Table:
-    """Cast ``arrow`` to ``schema``: add missing columns as nulls, drop unknown ones, fix types."""
+def conform(arrow: pa.Table, schema: pa.Schema, defaults: dict[str, object] | None = None) -> pa.Table:
+    """Cast ``arrow`` to ``schema``: add missing columns (as ``defaults`` or nulls), drop unknown ones, fix types."""
     columns = []
+    defaults = defaults or {}
     for f in schema:
         if f.name in arrow.column_names:
             column = arrow.column(f.name)
             columns.append(column if column.type == f.type else column.cast(f.type))
+        elif f.name in defaults:
+            columns.append(pa.array([defaults[f.name]] * arrow.num_rows, type=f.type))
         else:
             columns.append(pa.nulls(arrow.num_rows, type=f.type))
     return pa.Table.from_arrays(columns, schema=schema)

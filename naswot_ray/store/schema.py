@@ -1,13 +1,21 @@
-"""Arrow schemas of the store's tables and the identity key of a score.
+"""Arrow schemas of the store's tables and the identity of a score.
 
-One score row per (space, space options, arch_index, metric, mode, BN mode, head size, batch, seed).
-The ``key`` column is a digest of exactly those fields, so resume, dedupe and "each key exactly
-once" checks are set operations on one column.
+A score's identity is everything its value depends on (:class:`ScoreIdentity`): the space and its
+options, the architecture, the metric with its mode, options and version, the BN mode and head size,
+the images and labels it read, the run seed, the device class (CPU and GPU kernels sum in different
+orders) and the memory format (channels_last moves NASWOT by up to 5.5e-4). The ``key`` column is a
+digest of exactly those fields, so resume, dedupe and "each key exactly once" checks are set
+operations on one column.
+
+Rows written before metric versions existed keep their stored keys and read as version 0 of their
+metric (``metric_version`` is null there); no stored row is ever rewritten. Because every current
+metric is version 1 or later, old and new values never share a key or a variant.
 """
 
 from __future__ import annotations
 
 import hashlib
+from dataclasses import astuple, dataclass, fields
 
 import pyarrow as pa
 
@@ -32,6 +40,10 @@ SCORES_SCHEMA = pa.schema([
     ("num_classes", pa.int32()),
     ("device", pa.string()),
     ("memory_format", pa.string()),    # contiguous (NCHW) or channels_last: changes float summation order
+    ("device_class", pa.string()),     # cpu / cuda / ... ("any" for exact, device-independent metrics)
+    ("metric_version", pa.int32()),    # version of the metric's maths; null in rows written before versions = 0
+    ("metric_options", pa.string()),   # the metric's non-default options, k=v,k2=v2
+    ("labels_sha256", pa.string()),    # labels the value read ('' when it reads none)
     ("seconds", pa.float64()),
     ("worker", pa.string()),
     ("run_id", pa.string()),
@@ -59,6 +71,10 @@ RUNS_SCHEMA = pa.schema([
 
 TABLE_SCHEMAS: dict[str, pa.Schema] = {"scores": SCORES_SCHEMA, "runs": RUNS_SCHEMA}
 
+#: values readers give columns that older part files lack (everything else reads as null): a score row
+#: from before metric versions existed is version 0 of its metric
+READ_DEFAULTS: dict[str, dict[str, object]] = {"scores": {"metric_version": 0, "metric_options": ""}}
+
 #: how readers pick one row per identity when a table holds several (latest wins; scores prefer ok)
 TABLE_IDENTITY: dict[str, tuple[str, str]] = {
     "scores": ("key", "(status = 'ok') DESC, created_at DESC"),
@@ -66,9 +82,42 @@ TABLE_IDENTITY: dict[str, tuple[str, str]] = {
 }
 
 
-def score_key(*, space: str, space_options: str, arch_index: int, metric: str, mode: str, bn_mode: str,
-              num_classes: int, batch_sha256: str, seed: int) -> str:
-    """Stable identity of one score; equal inputs give equal keys on every machine."""
-    text = "|".join(str(p) for p in (space, space_options, arch_index, metric, mode, bn_mode, num_classes,
-                                      batch_sha256, seed))
-    return hashlib.sha1(text.encode()).hexdigest()
+@dataclass(frozen=True)
+class ScoreIdentity:
+    """Everything a stored value depends on; :meth:`key` is its digest (the ``key`` column)."""
+
+    space: str
+    space_options: str
+    arch_index: int
+    metric: str
+    mode: str
+    bn_mode: str
+    num_classes: int
+    batch_sha256: str
+    seed: int
+    metric_version: int
+    metric_options: str
+    device_class: str
+    memory_format: str
+    labels_sha256: str
+
+    def key(self) -> str:
+        """Stable on every machine; the leading ``v1`` marks the identity format (rows from before it
+        have their own, shorter keys and are never recomputed)."""
+        text = "|".join(["v1", *(str(p) for p in astuple(self))])
+        return hashlib.sha1(text.encode()).hexdigest()
+
+    def columns(self) -> dict:
+        """The identity as score-table columns."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+#: the identity fields, which are also score-table columns
+IDENTITY_FIELDS = tuple(f.name for f in fields(ScoreIdentity))
+#: a score *variant*: the identity without the architecture (one value per architecture per variant)
+VARIANT_FIELDS = tuple(f for f in IDENTITY_FIELDS if f not in ("space", "arch_index"))
+
+
+def score_key(**identity: object) -> str:
+    """``ScoreIdentity(**identity).key()``: every identity field must be given."""
+    return ScoreIdentity(**identity).key()  # type: ignore[arg-type]

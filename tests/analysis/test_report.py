@@ -144,3 +144,20 @@ def test_nb101_joins_on_the_module_hash(tmp_path: Path, monkeypatch: pytest.Monk
     joined = load_joined(store)
     assert sorted(joined.rows["arch_index"]) == [2, 40, 77]
     assert sorted(joined.rows["accuracy"]) == pytest.approx([51.0, 70.0, 88.5])
+
+
+def test_two_versions_of_a_metric_are_two_variants_never_one(tmp_path: Path) -> None:
+    """Rows of an older metric version (or from before versions existed) are labelled apart and correlated apart."""
+    space = get_space("nb201")
+    rng = np.random.default_rng(3)
+    acc = rng.uniform(10, 94, 50)
+    csv = tmp_path / "acc.csv"
+    pd.DataFrame({"index": range(50), "arch_str": [space.arch(i) for i in range(50)], "a": acc}).to_csv(csv, index=False)
+    store = Store(str(tmp_path / "store"))
+    import_benchmark(store, "nb201", csv, fmt="csv", csv_options=CsvOptions([parse_column_mapping("a=cifar10:ori-test:200")]))
+    archs = [space.arch(i) for i in range(50)]
+    write_scores(store, space="nb201", indices=range(50), archs=archs, values=acc, metric_version=1)
+    write_scores(store, space="nb201", indices=range(50), archs=archs, values=-acc, metric_version=0)
+    table = analyze(store, AnalysisOptions(protocols=("all",), ci="none")).table.frame
+    rho = dict(zip(table["metric"], table["spearman_rho"]))
+    assert rho == {"naswot[v1]": pytest.approx(1.0), "naswot[v0]": pytest.approx(-1.0)}

@@ -11,7 +11,7 @@ from naswot_ray.data import BatchSpec, draw_batch
 from naswot_ray.engine.job import ScoreJob
 from naswot_ray.engine.seeds import arch_seed
 from naswot_ray.engine.worker import ArchScorer
-from naswot_ray.metrics.base import Metric, MetricNeeds
+from naswot_ray.metrics.base import Metric, MetricNeeds, MetricRequest
 from naswot_ray.store import SCORES_SCHEMA
 
 
@@ -63,14 +63,14 @@ class _Flaky(Metric):
 def test_out_of_memory_is_retried_once_alone() -> None:
     scorer = _scorer(metrics=["naswot"])
     flaky = _Flaky(1, torch.cuda.OutOfMemoryError)
-    scorer.metrics = [(flaky, "reference")]
+    scorer.requests = [MetricRequest(flaky, "reference")]
     rows = scorer.score_indices([4])
     assert flaky.calls == 2 and rows[0]["status"] == "ok" and rows[0]["value"] == 1.5
 
 
 def test_out_of_memory_twice_is_an_error_row() -> None:
     scorer = _scorer(metrics=["naswot"])
-    scorer.metrics = [(_Flaky(5, torch.cuda.OutOfMemoryError), "reference")]
+    scorer.requests = [MetricRequest(_Flaky(5, torch.cuda.OutOfMemoryError), "reference")]
     rows = scorer.score_indices([4, 5])
     assert [r["status"] for r in rows] == ["error", "error"]
     assert "out of memory twice" in rows[0]["error"] and math.isnan(rows[0]["value"])
@@ -78,7 +78,7 @@ def test_out_of_memory_twice_is_an_error_row() -> None:
 
 def test_metric_exception_is_an_error_row_and_the_run_goes_on() -> None:
     scorer = _scorer(metrics=["naswot", "params"])
-    scorer.metrics = [(_Flaky(1, RuntimeError, "shape mismatch"), "reference"), scorer.metrics[1]]
+    scorer.requests = [MetricRequest(_Flaky(1, RuntimeError, "shape mismatch"), "reference"), scorer.requests[1]]
     rows = scorer.score_indices([1, 2])
     statuses = [(r["arch_index"], r["metric"], r["status"]) for r in rows]
     assert (1, "naswot", "error") in statuses and (2, "naswot", "ok") in statuses
@@ -122,11 +122,46 @@ def test_architecture_over_the_time_limit_is_an_error_row_and_the_next_one_runs(
     import time as _time
 
     scorer = _scorer(metrics=["naswot"], arch_timeout=0.5)
-    slow, fast = _Slow(), scorer.metrics[0][0]
-    scorer.metrics = [(slow, "reference")]
+    slow, fast = _Slow(), scorer.requests[0].metric
+    scorer.requests = [MetricRequest(slow, "reference")]
     t0 = _time.monotonic()
     rows = scorer.score_indices([3])
     assert _time.monotonic() - t0 < 10
     assert rows[0]["status"] == "error" and "time limit of 0.5 s" in rows[0]["error"]
-    scorer.metrics = [(fast, "reference")]
+    scorer.requests = [MetricRequest(fast, "reference")]
     assert scorer.score_indices([4])[0]["status"] == "ok"  # the alarm is disarmed afterwards
+
+
+class _Constant(Metric):
+    name = "naswot"
+    needs = MetricNeeds(data=True)
+    legal_nonfinite = frozenset({"-inf"})
+
+    def __init__(self, value: float) -> None:
+        self.value = value
+
+    def score(self, model, batch, *, seed, mode, ctx) -> float:
+        return self.value
+
+
+@pytest.mark.parametrize("value, status", [(float("-inf"), "ok"), (float("nan"), "error"), (float("inf"), "error")])
+def test_only_declared_non_finite_values_are_stored_as_ok(value, status) -> None:
+    scorer = _scorer(metrics=["naswot"])
+    scorer.requests = [MetricRequest(_Constant(value), "reference")]
+    row = scorer.score_indices([2])[0]
+    assert row["status"] == status
+    if status == "error":
+        assert "not part of naswot's definition" in row["error"] and math.isnan(row["value"])
+    else:
+        assert row["value"] == value
+
+
+def test_identity_names_version_device_class_and_memory_format() -> None:
+    rows = {r["metric"]: r for r in _scorer(metrics=["naswot", "params"]).score_indices([0])}
+    naswot, params = rows["naswot"], rows["params"]
+    assert naswot["metric_version"] == 1 and naswot["device_class"] == "cpu"
+    assert naswot["memory_format"] == "channels_last"
+    # exact counts are the same on every device and memory format, so they say "any"
+    assert params["device_class"] == "any" and params["memory_format"] == "any"
+    nchw = {r["metric"]: r for r in _scorer(metrics=["naswot", "params"], channels_last=False).score_indices([0])}
+    assert nchw["naswot"]["key"] != naswot["key"] and nchw["params"]["key"] == params["key"]

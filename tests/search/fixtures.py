@@ -112,7 +112,10 @@ def write_scores(store: Store, indices: Sequence[int], values: Sequence[float], 
     status = ["error" if math.isnan(v) else "ok" for v in values]
     store.write("scores", pa.table({
         "key": [score_key(space="nb201", space_options="", arch_index=int(i), metric=metric, mode=mode, bn_mode="train",
-                          num_classes=10, batch_sha256=batch_sha256, seed=seed) for i in indices],
+                          num_classes=10, batch_sha256=batch_sha256, seed=seed, metric_version=1, metric_options="",
+                          device_class="cpu", memory_format="channels_last", labels_sha256="") for i in indices],
+        "metric_version": [1] * n, "metric_options": [""] * n, "device_class": ["cpu"] * n,
+        "memory_format": ["channels_last"] * n, "labels_sha256": [""] * n,
         "space": ["nb201"] * n, "space_options": [""] * n, "arch_index": pa.array(indices, pa.int64()),
         "arch": [space.arch(int(i)) for i in indices], "metric": [metric] * n, "value": values,
         "value_scale": ["raw"] * n, "status": status, "dataset": [dataset] * n, "batch_size": [64] * n,

@@ -15,9 +15,10 @@ from naswot_ray.store import SCORES_SCHEMA, Store, conform, score_key
 def _row(index: int, value: float, status: str = "ok", minutes: int = 0, key: str | None = None) -> dict:
     return {
         "key": key or score_key(space="nb201", space_options="", arch_index=index, metric="naswot", mode="reference",
-                                bn_mode="train", num_classes=10, batch_sha256="abc", seed=1),
+                                bn_mode="train", num_classes=10, batch_sha256="abc", seed=1, metric_version=1,
+                                metric_options="", device_class="cpu", memory_format="channels_last", labels_sha256=""),
         "space": "nb201", "space_options": "", "arch_index": index, "arch": f"a{index}", "metric": "naswot",
-        "value": value, "status": status, "error": None if status == "ok" else "boom",
+        "value": value, "status": status, "error": None if status == "ok" else "boom", "metric_version": 1,
         "created_at": datetime(2026, 1, 1, tzinfo=timezone.utc) + timedelta(minutes=minutes),
     }
 
@@ -88,3 +89,23 @@ def test_runs_table_latest_row_wins(tmp_path) -> None:
     store.write("runs", [{"run_id": "r1", "status": "running", "created_at": t0}])
     store.write("runs", [{"run_id": "r1", "status": "finished", "created_at": t0 + timedelta(seconds=1)}])
     assert store.read("runs").column("status").to_pylist() == ["finished"]
+
+
+def test_rows_from_before_metric_versions_read_as_version_0(tmp_path) -> None:
+    """A part written with the old schema (no identity columns added since) is never rewritten; it reads as
+    version 0 with no metric options, and its key stays what it was."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    store = Store(str(tmp_path / "s"))
+    store.write("scores", [_row(1, 2.0)])
+    (tmp_path / "s" / "scores").mkdir(exist_ok=True)
+    old = pa.table({"key": ["oldkey"], "space": ["nb201"], "space_options": [""], "arch_index": pa.array([1], pa.int64()),
+                    "metric": ["naswot"], "value": [1.0], "status": ["ok"]})
+    pq.write_table(old, tmp_path / "s" / "scores" / "part-old.parquet")
+    rows = {r["key"]: r for r in store.read("scores").to_pylist()}
+    assert rows["oldkey"]["metric_version"] == 0 and rows["oldkey"]["metric_options"] == ""
+    assert rows["oldkey"]["device_class"] is None
+    new = next(r for k, r in rows.items() if k != "oldkey")
+    assert new["metric_version"] == 1
+    assert pq.read_table(tmp_path / "s" / "scores" / "part-old.parquet").column_names == old.column_names

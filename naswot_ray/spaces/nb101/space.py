@@ -34,7 +34,6 @@ single-change neighbour, input -> output alone, grows an interior vertex instead
 from __future__ import annotations
 
 import copy
-import os
 import re
 from pathlib import Path
 
@@ -42,10 +41,11 @@ import numpy as np
 from torch import nn
 
 from naswot_ray.errors import InputError
+from naswot_ray.options import Option
 from naswot_ray.spaces import register_space
 from naswot_ray.spaces.base import Arch, SearchSpace
 from naswot_ray.spaces.nb101.cache import NB101Table, load_nb101_table
-from naswot_ray.spaces.nb101.enumeration import check_vertex_count, expected_size
+from naswot_ray.spaces.nb101.enumeration import expected_size
 from naswot_ray.spaces.nb101.graph import INPUT, MAX_VERTICES, OPS, OUTPUT, Cell, make_cell
 from naswot_ray.spaces.nb101.net import DEFAULT_STEM_CHANNELS, NB101Network
 
@@ -84,24 +84,25 @@ def parse_spec(text: str) -> Cell:
     return make_cell(matrix, ops)
 
 
-def _max_vertices_from_env() -> int:
-    raw = os.environ.get(MAX_VERTICES_ENV)
-    if raw is None or raw.strip() == "":
-        return MAX_VERTICES
-    try:
-        value = int(raw)
-    except ValueError:
-        raise InputError(f"{MAX_VERTICES_ENV}={raw!r} is not an integer; valid: 2..{MAX_VERTICES}") from None
-    return check_vertex_count(value)
+def _vertex_problem(value: object) -> str | None:
+    return None if 2 <= int(value) <= MAX_VERTICES else f"valid: 2..{MAX_VERTICES}"  # type: ignore[arg-type]
+
+
+def _stem_problem(value: object) -> str | None:
+    return None if int(value) >= 1 else "must be a positive integer (128 = NB101, 16 = NASWOT)"  # type: ignore[arg-type]
+
+
+STEM_OPTION = Option("stem_channels", int, DEFAULT_STEM_CHANNELS, "stem width (128 = NB101; 16 = the NASWOT setting)",
+                     check=_stem_problem)
+#: the vertex limit defines what an index means, so it is resolved where the job is defined (the env var
+#: is read there) and travels with the space object to every worker
+MAX_VERTICES_OPTION = Option("max_vertices", int, MAX_VERTICES, "only cells with at most this many vertices "
+                             "(a smaller, faster-to-enumerate space; 7 = all of NB101)", env=MAX_VERTICES_ENV,
+                             check=_vertex_problem)
 
 
 def _check_stem(value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, str)) or not str(value).strip().isdigit():
-        raise InputError(f"NB101 stem_channels {value!r} must be a positive integer (128 = NB101, 16 = NASWOT)")
-    channels = int(value)
-    if channels < 1:
-        raise InputError(f"NB101 stem_channels {value!r} must be a positive integer (128 = NB101, 16 = NASWOT)")
-    return channels
+    return int(STEM_OPTION.parse(value, owner="space 'nb101'"))  # type: ignore[arg-type]
 
 
 @register_space("nb101", aliases=("nasbench101",))
@@ -111,7 +112,7 @@ class NB101Space(SearchSpace):
     name = "nb101"
     input_size = 32
     description = "NAS-Bench-101 cells; index = position in module-hash order; arch '<rows>|<ops>'."
-    option_names = ("stem_channels",)
+    options = (STEM_OPTION, MAX_VERTICES_OPTION)
 
     def __init__(
         self,
@@ -119,7 +120,8 @@ class NB101Space(SearchSpace):
         stem_channels: int = DEFAULT_STEM_CHANNELS,
         cache_path: str | Path | None = None,
     ) -> None:
-        self.max_vertices = _max_vertices_from_env() if max_vertices is None else check_vertex_count(max_vertices)
+        self.max_vertices = int(MAX_VERTICES_OPTION.effective_default() if max_vertices is None  # type: ignore[arg-type]
+                                else MAX_VERTICES_OPTION.parse(max_vertices, owner="space 'nb101'"))
         self.size = expected_size(self.max_vertices)
         self.stem_channels = _check_stem(stem_channels)
         self._cache_path = cache_path
@@ -215,15 +217,10 @@ class NB101Space(SearchSpace):
         configured = copy.copy(self)
         if "stem_channels" in options:
             configured.stem_channels = _check_stem(options["stem_channels"])
+        if "max_vertices" in options:
+            configured.max_vertices = int(options["max_vertices"])  # type: ignore[arg-type]
+            configured.size = expected_size(configured.max_vertices)
         return configured
-
-    def options_key(self) -> str:
-        parts = []
-        if self.stem_channels != DEFAULT_STEM_CHANNELS:
-            parts.append(f"stem_channels={self.stem_channels}")
-        if self.max_vertices != MAX_VERTICES:
-            parts.append(f"max_vertices={self.max_vertices}")
-        return ",".join(parts)
 
     def _subset_note(self) -> str:
         return "" if self.max_vertices == MAX_VERTICES else f" (limited to {self.max_vertices} vertices)"

@@ -20,6 +20,7 @@ import numpy as np
 from torch import nn
 
 from naswot_ray.errors import InputError, unknown_choice
+from naswot_ray.options import Option
 from naswot_ray.spaces import register_space
 from naswot_ray.spaces.base import Arch, SearchSpace
 from naswot_ray.spaces.nb201.cell import EDGES, format_cell, parse_cell, unique_topology_key
@@ -54,7 +55,9 @@ class NB201Space(SearchSpace):
     """
 
     name = "nb201"
-    option_names = ("model",)
+    options = (Option("model", str, "nb201", "network builder: nb201 (the benchmark's) or samsung (Samsung "
+                      "zero-cost-nas's copy: cell conv bias, affine-free BN; behind the published "
+                      "grad_norm/snip/grasp/fisher/synflow/jacob_cov tables)", choices=NB201_MODELS),)
     model = "nb201"
     size = NB201_SIZE
     input_size = 32

@@ -44,6 +44,7 @@ import numpy as np
 from torch import nn
 
 from naswot_ray.errors import InputError, unknown_choice
+from naswot_ray.options import Option
 from naswot_ray.spaces import SPACES
 from naswot_ray.spaces.base import Arch, SearchSpace
 from naswot_ray.spaces.nds.anynet import COMPAT_MODES, anynet_layout, build_anynet
@@ -79,7 +80,11 @@ def parse_net(arch: object) -> dict:
 class NDSSpace(SearchSpace):
     """Shared behaviour of the cell and AnyNet spaces: indices, options, the data file, the memo."""
 
-    option_names = ("data_file", "compat")
+    options = (
+        Option("data_file", str, None, "official NDS sweep JSON: score exactly its records (their order is the index)"),
+        Option("compat", str, "nds", "builder: nds (faithful to pycls) or naswot (the NASWOT code's variant)",
+               choices=COMPAT_MODES),
+    )
     design: CellDesign | AnyNetDesign
     #: NDS sweeps hold about 5,000 trained models per space; score-all samples as many by default
     SAMPLED_DEFAULT_COUNT = 5000
