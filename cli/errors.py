@@ -1,4 +1,4 @@
-"""How the CLI reports failures: one line on stderr, exit code 2 for bad input.
+"""How the CLI reports failures: one line on stderr, exit code 2 for bad input, 1 for the environment.
 
 Click's own usage errors print the usage block first; scripts and users asked for one clear line,
 so every bad-input path (ours and click's) is funnelled through :func:`run_cli`.
@@ -10,9 +10,10 @@ import sys
 
 import click
 
-from naswot_ray.errors import InputError
+from naswot_ray.errors import EnvironmentProblem, InputError
 
 EXIT_BAD_INPUT = 2
+EXIT_ENVIRONMENT = 1
 
 
 def run_cli(group: click.Group, args: list[str] | None = None) -> None:
@@ -20,6 +21,8 @@ def run_cli(group: click.Group, args: list[str] | None = None) -> None:
         group.main(args=args, prog_name="naswot-ray", standalone_mode=False)
     except InputError as exc:
         _fail(str(exc))
+    except EnvironmentProblem as exc:
+        _fail(str(exc), EXIT_ENVIRONMENT)
     except click.UsageError as exc:
         _fail(exc.format_message())
     except click.exceptions.Abort:
@@ -33,6 +36,6 @@ def run_cli(group: click.Group, args: list[str] | None = None) -> None:
         sys.exit(130)
 
 
-def _fail(message: str) -> None:
+def _fail(message: str, code: int = EXIT_BAD_INPUT) -> None:
     click.echo(f"error: {message.splitlines()[0] if message else 'bad input'}", err=True)
-    sys.exit(EXIT_BAD_INPUT)
+    sys.exit(code)
