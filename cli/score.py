@@ -128,6 +128,6 @@ def metric_options_from(items: tuple[str, ...] | list[str]) -> dict[str, dict]:
     for target, value in parse_assignments(items, flag="--metric-option"):
         metric, dot, key = target.partition(".")
         if not dot or not metric or not key:
-            raise InputError(f"malformed --metric-option {target}={value!r}; expected METRIC.KEY=VALUE, e.g. swap.repeats=8")
+            raise InputError(f"malformed --metric-option {target + '=' + value!r}; expected METRIC.KEY=VALUE, e.g. swap.repeats=8")
         out.setdefault(metric, {})[key] = value
     return out

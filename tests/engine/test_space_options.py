@@ -106,12 +106,20 @@ def test_nds_compat_naswot_turns_aux_records_into_error_rows(local_ray, tmp_path
 @pytest.mark.parametrize("args, fragment", [
     (["--space", "nb201", "--nb101-stem", "16"], "--nb101-stem does not apply to space 'nb201'; it applies to: nb101"),
     (["--space", "nb101", "--nb201-model", "samsung"], "--nb201-model does not apply to space 'nb101'; it applies to: nb201"),
-    (["--space", "nb201", "--nb201-model", "xautodl"], "unknown NB201 model 'xautodl'; valid choices: nb201, samsung"),
+    (["--space", "nb201", "--nb201-model", "xautodl"], "bad value 'xautodl' for option 'model' of space 'nb201'; valid choices: nb201, samsung"),
     (["--space", "nb101", "--nds-compat", "naswot"], "--nds-compat does not apply to space 'nb101'; it applies to: nds_"),
     (["--space", "nats_sss", "--nds-data", "x.json"], "--nds-data does not apply to space 'nats_sss'"),
-    (["--space", "nds_darts", "--nds-compat", "tf"], "unknown compat mode for space 'nds_darts' 'tf'"),
+    (["--space", "nds_darts", "--nds-compat", "tf"], "bad value 'tf' for option 'compat' of space 'nds_darts'; valid choices: nds, naswot"),
     (["--space", "nds_darts", "--nds-data", "/nonexistent/DARTS.json"], "'/nonexistent/DARTS.json' not found"),
-    (["--space", "nb101", "--nb101-stem", "0"], "NB101 stem_channels 0 must be a positive integer"),
+    (["--space", "nb101", "--nb101-stem", "0"], "bad value '0' for option 'stem_channels' of space 'nb101'; must be a positive integer"),
+    (["--space", "nb201", "--space-option", "modle=samsung"], "space 'nb201' has no option 'modle'; valid options: model"),
+    (["--space", "nb201", "--space-option", "model"], "malformed --space-option 'model'; expected KEY=VALUE"),
+    (["--space", "nb101", "--space-option", "stem_channels=8", "--nb101-stem", "16"],
+     "space option 'stem_channels' given twice with different values"),
+    (["--space", "nb201", "--metric-option", "naswot.foo=1"], "metric 'naswot' has no option 'foo'; valid options: none"),
+    (["--space", "nb201", "--metric-option", "params.x=1"], "--metric-option names metric 'params', which is not requested"),
+    (["--space", "nb201", "--metric-option", "naswot=1"], "malformed --metric-option 'naswot=1'; expected METRIC.KEY=VALUE"),
+    (["--space", "nb201", "--device", "tpu"], "unknown device 'tpu'; valid choices: cpu, cuda, cuda:N"),
 ])
 def test_wrong_space_options_are_one_line_errors(tmp_path, capsys, args, fragment) -> None:
     store = tmp_path / "store"
