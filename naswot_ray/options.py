@@ -90,6 +90,8 @@ def _convert(value: object, kind: type) -> object:
             raise ValueError(value)
         return float(str(value).strip()) if isinstance(value, str) else float(value)  # type: ignore[arg-type]
     if kind is str:
+        if isinstance(value, os.PathLike):
+            return os.fspath(value)
         if not isinstance(value, str):
             raise TypeError(value)
         return value

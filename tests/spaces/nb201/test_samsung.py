@@ -97,5 +97,5 @@ def test_space_option() -> None:
     assert get_space("nb201").model == "nb201"  # the registry's shared instance is untouched
     net = space.build(ARCH, 10)
     assert any(isinstance(m, nn.Conv2d) and m.bias is not None for m in net.modules())
-    with pytest.raises(InputError, match="unknown NB201 model 'xautodl'; valid choices: nb201, samsung"):
+    with pytest.raises(InputError, match="bad value 'xautodl' for option 'model' of space 'nb201'; valid choices: nb201, samsung"):
         get_space("nb201").with_options(model="xautodl")
