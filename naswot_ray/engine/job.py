@@ -17,6 +17,7 @@ from naswot_ray.metrics import MetricRequest, get_metric
 from naswot_ray.spaces import SearchSpace, get_space
 
 BN_MODES = ("train", "eval")
+WRITE_PATHS = ("auto", "driver")
 #: device names a scorer can be asked to use (``cuda:N`` picks one GPU of a node)
 DEVICE_PATTERN = re.compile(r"^(cpu|cuda(:\d+)?)$")
 DEVICE_CHOICES = "cpu, cuda, cuda:N"
@@ -62,6 +63,22 @@ class ScoreJob:
     flush_seconds: float = 60.0
     progress: bool = True
     dashboard: bool = True
+    #: modules imported in the driver and in every scorer before anything else (spaces/metrics from outside)
+    plugins: list = field(default_factory=list)
+    #: a scorer slot whose scorer fails to start this many times in a row, with no work done, is retired
+    max_start_failures: int = 3
+    #: a scorer that hits this many device errors in a row retires (its work is requeued elsewhere)
+    max_device_errors: int = 3
+    #: an architecture that killed (or hit a device error on) this many scorers alone becomes an error row
+    max_attempts: int = 2
+    #: on a cluster (--address), seconds to wait for resources (e.g. GPU nodes an autoscaler adds) before
+    #: failing when no scorer at all could start; a local Ray fails at once when it lacks them
+    wait_for_resources: float = 600.0
+    #: who writes part files: "auto" (scorers that can see the store write their own; the driver
+    #: writes for the others) or "driver" (every row goes through the driver, as before; benchmarks)
+    write_path: str = "auto"
+    #: seconds of work per scorer call: how often the driver hears from each scorer
+    work_seconds: float = 2.0
     #: the configured space object, resolved once where the job is defined and shipped with it, so a
     #: worker never looks a space up by name or reads its own environment (a script's own space too)
     space_object: SearchSpace | None = field(default=None, repr=False, compare=False)
@@ -110,6 +127,9 @@ class ScoreJob:
 
     def validate(self) -> None:
         """Raise one-line InputErrors for every bad field; reads no pixels and writes nothing."""
+        from naswot_ray import plugins
+
+        plugins.load(self.plugins)
         space = self.resolved_space()
         self.space = space.name
         if not self.metrics:
@@ -140,6 +160,15 @@ class ScoreJob:
             raise InputError(f"--arch-timeout must be positive, got {self.arch_timeout}")
         if self.device is not None and not DEVICE_PATTERN.match(self.device):
             raise InputError(f"unknown device {self.device!r}; valid choices: {DEVICE_CHOICES}")
+        for name, value in (("--max-start-failures", self.max_start_failures),
+                            ("--max-device-errors", self.max_device_errors), ("max_attempts", self.max_attempts),
+                            ("--flush-rows", self.flush_rows)):
+            if value < 1:
+                raise InputError(f"{name} must be at least 1, got {value}")
+        if not (self.wait_for_resources >= 0):  # also rejects NaN
+            raise InputError(f"--wait-for-resources must be a non-negative number of seconds, got {self.wait_for_resources}")
+        if self.write_path not in WRITE_PATHS:
+            raise InputError(f"unknown write path {self.write_path!r}; valid choices: {', '.join(WRITE_PATHS)}")
         self.metric_requests()
         check_batch_spec(self.batch)
 

@@ -1,15 +1,19 @@
-"""The work queue behind the sampler actor: pending indices, leased chunks, completion.
+"""The work queue behind the sampler actor: pending indices, leased chunks, commits.
 
 Pure Python so its rules are unit-tested without Ray:
-- a chunk is leased to one worker at a time and returns to the front of the queue when that worker
-  dies (``requeue_worker``);
-- a worker that asks for work while it still holds a lease gets *the same lease back*: that only
-  happens when its previous call was retried after the actor restarted (Ray's task retries), and
-  handing out new work then would strand the old chunk;
-- a chunk whose worker died is retried one index at a time, and an index that has now killed
-  ``max_attempts`` workers on its own is abandoned (the driver records an error row for it), so one
-  poisonous architecture cannot take a whole run down in a crash loop;
-- completing a lease twice, or a lease that was requeued, is harmless.
+- a chunk is leased to one worker at a time; a worker may hold several leases at once: the chunk it
+  is scoring now and chunks it has scored but whose rows are not yet durable (a scorer writes a part
+  file every few thousand rows, not after every chunk);
+- a lease ends only when its rows are durable (:meth:`commit`); until then it belongs to its worker,
+  and when that worker dies (:meth:`requeue_worker`) every lease it held goes back to the queue, so no
+  row can be lost between scoring and writing;
+- asking for a new chunk says the previous one was scored: only the chunk a worker was scoring when it
+  died is suspected of killing it. Suspects are retried one index at a time, and an index that has now
+  killed ``max_attempts`` workers on its own is abandoned (the driver records an error row for it), so
+  one poisonous architecture cannot take a whole run down in a crash loop. A device error on one
+  index (:meth:`requeue_index`) counts as such an attempt too;
+- a commit for a lease its worker no longer holds (it was declared dead and its work requeued) is
+  refused, so the rows of a requeued chunk are made visible once, by whoever scores it again.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ class Lease:
     worker: str
     indices: list[int]
     leased_at: float
+    scored: bool = False
 
 
 class LeaseQueue:
@@ -39,23 +44,18 @@ class LeaseQueue:
         self.attempts: dict[int, int] = {}
         self.abandoned: list[int] = []
         self.leases: dict[int, Lease] = {}
-        self.by_worker: dict[str, int] = {}
+        #: leases taken back from dead workers: a late commit of any of them is refused
+        self.revoked: set[int] = set()
         self.completed = 0
         self.requeued = 0
         self._ids = itertools.count(1)
 
-    def lease(self, worker: str, completed: int | None = None) -> tuple[int, list[int]] | None:
-        """Next chunk for ``worker``, after marking its previous lease ``completed`` (if given).
-
-        Completion travels with the next request so it can never be overtaken by it (Ray orders calls
-        per caller, and the driver and the scorer are different callers).
-        """
-        if completed is not None:
-            self.complete(completed)
-        held = self.by_worker.get(worker)
-        if held is not None and held in self.leases:
-            lease = self.leases[held]
-            return lease.lease_id, list(lease.indices)
+    # -- leasing ------------------------------------------------------------------------------
+    def lease(self, worker: str) -> tuple[int, list[int]] | None:
+        """Next chunk for ``worker`` (None when nothing is pending); its earlier leases count as scored."""
+        for lease in self.leases.values():
+            if lease.worker == worker:
+                lease.scored = True
         if self.suspects:
             chunk = [self.suspects.popleft()]
         elif self.pending:
@@ -64,36 +64,85 @@ class LeaseQueue:
             return None
         lease = Lease(next(self._ids), worker, chunk, time.monotonic())
         self.leases[lease.lease_id] = lease
-        self.by_worker[worker] = lease.lease_id
         return lease.lease_id, list(chunk)
 
-    def complete(self, lease_id: int) -> bool:
-        lease = self.leases.pop(lease_id, None)
-        if lease is None:
+    def held_by(self, worker: str, lease_ids: list[int]) -> bool:
+        """Whether ``worker`` may still commit ``lease_ids``: none was taken back from it or given to another.
+
+        A lease that emptied because its every index was handed back (:meth:`requeue_index`,
+        :meth:`release`) is simply gone and does not stop a commit.
+        """
+        return not any(i in self.revoked or (i in self.leases and self.leases[i].worker != worker) for i in lease_ids)
+
+    def commit(self, worker: str, lease_ids: list[int]) -> bool:
+        """End ``lease_ids`` (their rows are durable). Refused (False) when :meth:`held_by` says no."""
+        if not self.held_by(worker, lease_ids):
             return False
-        if self.by_worker.get(lease.worker) == lease_id:
-            del self.by_worker[lease.worker]
-        self.completed += len(lease.indices)
+        for lease_id in lease_ids:
+            lease = self.leases.pop(lease_id, None)
+            if lease is not None:
+                self.completed += len(lease.indices)
         return True
 
+    # -- failures -----------------------------------------------------------------------------
     def requeue_worker(self, worker: str) -> list[int]:
-        """Requeue a dead worker's chunk, index by index; returns the indices now abandoned."""
-        lease_id = self.by_worker.pop(worker, None)
-        lease = self.leases.pop(lease_id, None) if lease_id is not None else None
-        if lease is None:
-            return []
-        abandoned = []
-        for index in lease.indices:
-            if len(lease.indices) == 1:
-                self.attempts[index] = self.attempts.get(index, 0) + 1
-            if self.attempts.get(index, 0) >= self.max_attempts:
-                abandoned.append(index)
-            else:
-                self.suspects.append(index)
-                self.requeued += 1
+        """Requeue every lease of a dead worker; returns the indices now abandoned.
+
+        Scored-but-unwritten chunks go back to the front of the queue as they were; the chunk being
+        scored at death is split into suspects, and a suspect that dies alone gains an attempt.
+        """
+        mine = sorted((lease for lease in self.leases.values() if lease.worker == worker), key=lambda l: l.lease_id)
+        abandoned: list[int] = []
+        innocent: list[int] = []
+        for lease in mine:
+            del self.leases[lease.lease_id]
+            self.revoked.add(lease.lease_id)
+            if lease.scored:
+                innocent += lease.indices
+                continue
+            for index in lease.indices:
+                if len(lease.indices) == 1:
+                    self.attempts[index] = self.attempts.get(index, 0) + 1
+                if self.attempts.get(index, 0) >= self.max_attempts:
+                    abandoned.append(index)
+                else:
+                    self.suspects.append(index)
+        self.pending.extendleft(reversed(innocent))
+        self.requeued += len(innocent) + sum(len(lease.indices) for lease in mine if not lease.scored) - len(abandoned)
         self.abandoned.extend(abandoned)
         return abandoned
 
+    def requeue_index(self, worker: str, lease_id: int, index: int) -> bool:
+        """Take ``index`` out of ``worker``'s lease (a device error there) and retry it elsewhere, alone.
+
+        Returns True when the index has now failed ``max_attempts`` times and is abandoned instead.
+        """
+        lease = self.leases.get(lease_id)
+        if lease is None or lease.worker != worker or index not in lease.indices:
+            return False
+        lease.indices.remove(index)
+        if not lease.indices:
+            del self.leases[lease_id]
+        self.attempts[index] = self.attempts.get(index, 0) + 1
+        if self.attempts[index] >= self.max_attempts:
+            self.abandoned.append(index)
+            return True
+        self.suspects.append(index)
+        self.requeued += 1
+        return False
+
+    def release(self, worker: str, lease_id: int, indices: list[int]) -> None:
+        """Give ``indices`` of a lease back unscored (their scorer is retiring): no attempt is counted."""
+        lease = self.leases.get(lease_id)
+        if lease is None or lease.worker != worker:
+            return
+        back = [i for i in lease.indices if i in set(indices)]
+        lease.indices = [i for i in lease.indices if i not in set(back)]
+        if not lease.indices:
+            del self.leases[lease_id]
+        self.pending.extendleft(reversed(back))
+
+    # -- state ----------------------------------------------------------------------------------
     def stats(self) -> dict[str, int]:
         return {
             "pending": len(self.pending) + len(self.suspects),

@@ -31,6 +31,31 @@ def is_out_of_memory(exc: BaseException) -> bool:
     return isinstance(exc, torch.cuda.OutOfMemoryError) or "out of memory" in str(exc).lower()
 
 
+#: messages of errors that mean the device is broken, not the architecture (sticky CUDA errors poison the
+#: whole context: every later kernel fails too)
+DEVICE_ERROR_MARKERS = ("cuda error", "cudnn_status", "cublas_status", "cusolver_status", "device-side assert",
+                        "illegal memory access", "unspecified launch failure", "cuda driver error",
+                        "no cuda gpus are available", "nccl error", "ecc error")
+
+
+def is_device_error(exc: BaseException) -> bool:
+    """A failure of the device itself (never stored as the architecture's error row); OOM is not one."""
+    if is_out_of_memory(exc):
+        return False
+    if isinstance(exc, getattr(torch, "AcceleratorError", ())):
+        return True
+    text = str(exc).lower()
+    return isinstance(exc, RuntimeError) and any(marker in text for marker in DEVICE_ERROR_MARKERS)
+
+
+class DeviceFailure(RuntimeError):
+    """Scoring ``index`` hit a device error; the scorer hands the architecture back instead of storing it."""
+
+    def __init__(self, index: int, cause: BaseException) -> None:
+        super().__init__(f"device error while scoring architecture {index}: {_one_line(cause)}")
+        self.index = index
+
+
 def default_device() -> torch.device:
     return torch.device("cuda") if torch.cuda.is_available() else torch.device("cpu")
 
@@ -56,6 +81,8 @@ class ArchScorer:
             self.batch.x = self.batch.x.contiguous(memory_format=torch.channels_last)
         self.num_classes = job.head_classes
         self.builds_network = any(r.metric.needs.network for r in self.requests)
+        for request in self.requests:
+            request.metric.setup(self.device, self.worker, request.options_dict)
 
     # -- public ------------------------------------------------------------------------------
     def score_indices(self, indices: list[int]) -> list[dict]:
@@ -74,6 +101,14 @@ class ArchScorer:
         except ArchTimeout as exc:
             self._free_memory()
             return self._error_rows(index, str(exc), time.perf_counter() - started)
+        except DeviceFailure:
+            raise
+        except Exception as exc:
+            if is_device_error(exc):
+                raise DeviceFailure(index, exc) from exc
+            # anything else that escapes one architecture is that architecture's error, not the run's
+            self._free_memory()
+            return self._error_rows(index, f"unexpected error: {_one_line(exc)}", time.perf_counter() - started)
 
     def _score_index_retrying(self, index: int) -> list[dict]:
         try:
@@ -119,7 +154,7 @@ class ArchScorer:
             try:
                 model = build()
             except Exception as exc:
-                if is_out_of_memory(exc):
+                if is_out_of_memory(exc) or is_device_error(exc):
                     raise
                 return self._error_rows(index, f"build failed: {_one_line(exc)}", time.perf_counter() - started)
         build_seconds = time.perf_counter() - started
@@ -149,7 +184,7 @@ class ArchScorer:
     def _context(self, index: int, arch: str, build: Callable[[], nn.Module], request: MetricRequest) -> ScoringContext:
         return ScoringContext(space=self.space, arch=arch, arch_index=index, num_classes=self.num_classes,
                               device=self.device, bn_mode=self.job.bn_mode, rebuild=build,
-                              options=request.options_dict)
+                              options=request.options_dict, extras={"worker": self.worker})
 
     def _score_members(self, index: int, arch: str, seed: int, model: nn.Module | None,
                        build: Callable[[], nn.Module], members: list[MetricRequest], build_seconds: float) -> list[dict]:
@@ -167,7 +202,7 @@ class ArchScorer:
             else:
                 values = {metric.name: metric.score(target, view, seed=seed, mode=lead.mode, ctx=ctx)}  # type: ignore[arg-type]
         except Exception as exc:
-            if is_out_of_memory(exc):
+            if is_out_of_memory(exc) or is_device_error(exc):
                 raise
             seconds = time.perf_counter() - t0
             return [self._row(index, arch, r, None, _one_line(exc), seconds) for r in members]
@@ -191,7 +226,7 @@ class ArchScorer:
             with torch.inference_mode():
                 model(view.x)
         except Exception as exc:
-            if is_out_of_memory(exc):
+            if is_out_of_memory(exc) or is_device_error(exc):
                 for finish in finishers:
                     _safe_finish(finish)
                 raise
@@ -206,11 +241,16 @@ class ArchScorer:
                 value = finish()
                 rows.append(self._row(index, arch, request, value, None, time.perf_counter() - t0 + build_seconds))
             except Exception as exc:
+                if is_device_error(exc):
+                    raise
                 rows.append(self._row(index, arch, request, None, _one_line(exc), time.perf_counter() - t0))
         return rows
 
     def _error_rows(self, index: int, message: str, seconds: float) -> list[dict]:
-        arch = self.space.arch(index)
+        try:
+            arch = self.space.arch(index)
+        except Exception:  # the index itself is what failed
+            arch = ""
         return [self._row(index, arch, r, None, message, seconds) for r in self.requests]
 
     def _row(self, index: int, arch: str, request: MetricRequest, value: float | None, error: str | None,
@@ -284,4 +324,5 @@ def _one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {message}"[:500] if message else type(exc).__name__
 
 
-__all__ = ["ArchScorer", "default_device", "is_out_of_memory", "score_identity", "score_row"]
+__all__ = ["ArchScorer", "DeviceFailure", "default_device", "is_device_error", "is_out_of_memory", "score_identity",
+           "score_row"]

@@ -130,6 +130,15 @@ class Metric(ABC):
     #: says device class and memory format "any", so a CPU and a GPU run share them
     device_independent: bool = False
 
+    def setup(self, device: torch.device, worker: str, options: Mapping[str, object]) -> None:
+        """Called once per scorer (named ``worker``) before any architecture, on its own device and node,
+        with this metric's resolved options.
+
+        What only a worker can discover (a device without a needed feature, a data file missing on
+        that node) belongs here: an exception stops that scorer from starting, and the engine caps and
+        reports such failures instead of storing them as architecture errors.
+        """
+
     def resolve_options(self, given: Mapping[str, object] | None = None) -> dict[str, object]:
         """Every declared option (given values parsed, defaults filled); unknown keys raise InputError."""
         return resolve_options(self.options, given or {}, owner=f"metric {self.name!r}")

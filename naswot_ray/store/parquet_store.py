@@ -28,6 +28,8 @@ from naswot_ray.errors import InputError
 from naswot_ray.store.schema import READ_DEFAULTS, TABLE_IDENTITY, TABLE_SCHEMAS
 
 DEFAULT_STORE = "./naswot-store"
+#: hidden name prefix of a written part that is not yet committed (readers only list ``part-*``)
+STAGED_PREFIX = ".staged-"
 
 #: tables that other packages define, imported on first use so a plain ``Store`` knows every table
 #: (the store stays the bottom layer: it names the modules, it does not import them up front)
@@ -91,8 +93,13 @@ class Store:
                       and i.base_name.endswith(".parquet"))
 
     # -- writing -----------------------------------------------------------------------------
-    def write(self, table: str, data: pa.Table | Sequence[dict], *, tag: str = "") -> str | None:
-        """Append ``data`` to ``table`` as one new part file, atomically. Returns its path (None if empty)."""
+    def write(self, table: str, data: pa.Table | Sequence[dict], *, tag: str = "", staged: bool = False) -> str | None:
+        """Append ``data`` to ``table`` as one new part file, atomically. Returns its path (None if empty).
+
+        With ``staged``, the file is written under a hidden ``.staged-`` name that readers never list, and
+        only :meth:`commit_staged` makes it visible (one rename, or one server-side copy on an object
+        store), so whoever decides that the rows count can publish them after they are durable.
+        """
         directory = self.table_dir(table)
         schema = TABLE_SCHEMAS[table]
         arrow = data if isinstance(data, pa.Table) else pa.Table.from_pylist(list(data), schema=schema)
@@ -103,7 +110,7 @@ class Store:
         self._seq += 1
         stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f")
         name = f"part-{stamp}-{(tag or 'w')[:12]}-{os.getpid()}-{self._seq:05d}-{uuid.uuid4().hex[:6]}.parquet"
-        final = f"{directory}/{name}"
+        final = f"{directory}/{STAGED_PREFIX}{name}" if staged else f"{directory}/{name}"
         if self.is_local:
             tmp = f"{directory}/.tmp-{name}"
             try:
@@ -117,6 +124,25 @@ class Store:
         else:
             pq.write_table(arrow, final, filesystem=self.fs, compression="zstd")
         return final
+
+    def commit_staged(self, staged: str) -> str:
+        """Make a staged part visible under its final name; returns that name."""
+        directory, name = staged.rsplit("/", 1)
+        if not name.startswith(STAGED_PREFIX):
+            raise ValueError(f"{staged!r} is not a staged part")
+        final = f"{directory}/{name[len(STAGED_PREFIX):]}"
+        if self.is_local:
+            os.replace(staged, final)
+        else:
+            self.fs.move(staged, final)
+        return final
+
+    def discard_staged(self, staged: str) -> None:
+        """Delete a staged part whose rows must not count (its lease was given to another worker)."""
+        try:
+            self.fs.delete_file(staged)
+        except (FileNotFoundError, OSError):
+            pass
 
     # -- reading -----------------------------------------------------------------------------
     def load(self, table: str, *, columns: Iterable[str] | None = None) -> pa.Table:
