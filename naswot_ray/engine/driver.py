@@ -1,10 +1,15 @@
-"""The ``score-all`` driver: resume, start workers, pull results, write parts, summarise.
+"""The ``score-all`` driver: plan -> execute -> write, and a summary.
 
-Flow: validate the job; draw the batch once; work out which keys the store already holds (resume);
-start (or join) Ray; start one sampler and N scorer actors; keep one ``score_next`` call in flight per
-scorer; write returned rows as atomic part files; requeue the chunk of any scorer that dies; finish
-with a summary row in the ``runs`` table. A driver killed at any point loses only unflushed rows,
-which the next run with the same store recomputes.
+- plan (:mod:`.plan`): validate the job, draw the batch once, resume against the store, share
+  isomorphic cells (``--dedupe``);
+- execute: join or start Ray (:mod:`.session`), start the sampler (the queue and the authority over
+  what is done) and the scorers (:mod:`.scorers` owns their lifecycle), and keep one ``work`` call in
+  flight per scorer, reading only each call's small report;
+- write: scorers publish their own rows through the sampler (:mod:`.actors`); the driver writes only
+  what no scorer can (:mod:`.writer`); a ``runs`` row records the run.
+
+A driver killed at any point loses only rows not yet published; the next run with the same store
+resumes. A scorer killed at any point loses nothing: its unpublished chunks go back to the queue.
 """
 
 from __future__ import annotations
@@ -25,14 +30,21 @@ import ray
 import naswot_ray
 from naswot_ray.data.base import Batch
 from naswot_ray.data.sources import draw_batch
-from naswot_ray.engine.actors import SamplerActor, ScorerActor
-from naswot_ray.engine.dedupe import SharePlan, plan_sharing, share_rows
+from naswot_ray.engine.actors import SamplerActor, WorkReport, count_archs
+from naswot_ray.engine.dedupe import share_rows
 from naswot_ray.engine.job import ScoreJob, device_class
+from naswot_ray.engine.plan import RunPlan, expected_keys, make_plan
 from naswot_ray.engine.progress import Progress
-from naswot_ray.engine.worker import score_identity, score_row
+from naswot_ray.engine.scorers import ScorerPool, Slot, worker_shape
+from naswot_ray.engine.session import RaySession, check_local_resources, connect
+from naswot_ray.engine.worker import score_row
+from naswot_ray.engine.writer import DriverWriter
 from naswot_ray.store import Store
 
 log = logging.getLogger("naswot_ray.engine")
+
+#: seconds between looks at the cluster for new capacity (elastic scorers) and at pending scorers
+CLUSTER_POLL_SECONDS = 5.0
 
 
 @dataclass
@@ -48,6 +60,10 @@ class RunSummary:
     requeued: int = 0
     #: architectures whose rows were copied from an isomorphic one (--dedupe)
     shared: int = 0
+    #: scorer slots retired (failed starts, broken devices), with the reason
+    retired: list[str] = field(default_factory=list)
+    #: scorers added while running because the cluster grew
+    joined: int = 0
     store_problems: list[str] = field(default_factory=list)
 
     @property
@@ -55,56 +71,68 @@ class RunSummary:
         return self.scored / self.wall_seconds if self.wall_seconds > 0 else 0.0
 
     def lines(self) -> list[str]:
+        workers = f"{self.workers} worker" + ("s" if self.workers != 1 else "")
         out = [
             f"run {self.run_id}: requested {self.requested}, already stored {self.skipped}, "
             f"scored {self.scored}, failed {self.failed}, rows written {self.rows_written}",
-            f"wall time {self.wall_seconds:.1f} s, {self.archs_per_second:.2f} archs/s on {self.workers} workers"
+            f"wall time {self.wall_seconds:.1f} s, {self.archs_per_second:.2f} archs/s on {workers}"
+            + (f" ({self.joined} joined while running)" if self.joined else "")
             + (f", {self.requeued} archs requeued after worker loss" if self.requeued else "")
             + (f", {self.shared} shared from isomorphic cells (--dedupe)" if self.shared else ""),
         ]
+        out += [f"scorer retired: {reason}" for reason in self.retired]
         out += [f"store problem (quarantined, keys rescored): {p}" for p in self.store_problems]
         return out
 
 
-class PartWriter:
-    """Buffers rows and writes them as part files; never writes a key twice in one run."""
+def run_score_all(job: ScoreJob, *, command: str = "score-all",
+                  on_progress: Callable[[RunSummary], None] | None = None) -> RunSummary:
+    """Score every requested architecture not yet in the store. Returns the run summary.
 
-    def __init__(self, store: Store, run_id: str, known_keys: set[str], flush_rows: int, flush_seconds: float):
-        self.store, self.run_id = store, run_id
-        self.known = known_keys
-        self.buffer: list[dict] = []
-        self.flush_rows, self.flush_seconds = flush_rows, flush_seconds
-        self.last_flush = time.monotonic()
-        self.written = 0
-
-    def add(self, rows: list[dict]) -> list[dict]:
-        fresh = [r for r in rows if r["key"] not in self.known]
-        for row in fresh:
-            self.known.add(row["key"])
-        self.buffer.extend(fresh)
-        if len(self.buffer) >= self.flush_rows or time.monotonic() - self.last_flush >= self.flush_seconds:
-            self.flush()
-        return fresh
-
-    def flush(self) -> None:
-        if self.buffer:
-            self.store.write("scores", self.buffer, tag=self.run_id[:8])
-            self.written += len(self.buffer)
-            self.buffer = []
-        self.last_flush = time.monotonic()
-
-
-def expected_keys(job: ScoreJob, batch: Batch, index: int) -> list[str]:
-    """The score keys a complete result for architecture ``index`` consists of (one per metric).
-
-    ``job.device`` is resolved by then (:func:`resolve_device`), so the keys name the device class and
-    memory format the scorers will use.
+    ``on_progress`` (if given) is called with the running summary after every scorer report
+    (benchmarks use it to sample memory and throughput).
     """
-    space = job.resolved_space()
-    device = str(job.device)
-    return [score_identity(job, space, batch, request, index, device_class=device_class(device),
-                           memory_format=job.memory_format(device)).key()
-            for request in job.metric_requests()]
+    job.validate()
+    started = time.monotonic()
+    started_at = datetime.now(timezone.utc)
+    run_id = f"{started_at:%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:8]}"
+    summary = RunSummary(run_id=run_id)
+    store = Store(job.store)
+    batch = draw_batch(job.batch)
+    session = connect(job.address, dashboard=job.dashboard) if job.address else RaySession(None)
+    try:
+        job.device = resolve_device(job, float(ray.cluster_resources().get("GPU", 0)) if job.address else None)
+        if not job.address:
+            check_local_resources(job)
+        plan = make_plan(job, batch, store)
+        summary.requested, summary.skipped, summary.shared = len(plan.requested), plan.skipped, plan.shared
+        summary.store_problems = [f"{p.path}: {p.reason}" for p in store.quarantine()]
+        _write_run(store, run_id, job, command, "running", summary, started_at)
+        status = "failed"
+        try:
+            if plan.from_store:
+                copier = DriverWriter(store, run_id, None, job.flush_rows, job.flush_seconds)
+                copies = _copy_from_store(store, job, batch, plan.from_store, run_id)
+                copier.add(copies)
+                copier.flush()
+                archs, failed = count_archs(copies)
+                summary.scored += archs - failed
+                summary.failed += failed
+                summary.rows_written += copier.written
+            if plan.todo:
+                if not session.started and not ray.is_initialized():
+                    session = connect(None, dashboard=job.dashboard)
+                _execute(job, batch, store, plan, run_id, summary, on_progress)
+            status = "finished"
+        except KeyboardInterrupt:
+            status = "interrupted"
+            raise
+        finally:
+            summary.wall_seconds = time.monotonic() - started
+            _write_run(store, run_id, job, command, status, summary, started_at)
+    finally:
+        session.close()
+    return summary
 
 
 def resolve_device(job: ScoreJob, cluster_gpus: float | None) -> str:
@@ -123,199 +151,118 @@ def resolve_device(job: ScoreJob, cluster_gpus: float | None) -> str:
     return "cuda" if cluster_gpus > 0 else "cpu"
 
 
-def run_score_all(job: ScoreJob, *, command: str = "score-all",
-                  on_progress: Callable[[RunSummary], None] | None = None) -> RunSummary:
-    """Score every requested architecture not yet in the store. Returns the run summary.
+# -- execute ----------------------------------------------------------------------------------
 
-    ``on_progress`` (if given) is called with the running summary after every chunk (benchmarks use
-    it to sample memory against the number of architectures scored).
-    """
-    job.validate()
-    started = time.monotonic()
-    started_at = datetime.now(timezone.utc)
-    run_id = f"{started_at:%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:8]}"
-    summary = RunSummary(run_id=run_id)
-    store = Store(job.store)
-    space = job.resolved_space()
-    requested = job.requested_indices()
-    summary.requested = len(requested)
-
-    batch = draw_batch(job.batch)
-    started_ray = False
-    if job.address:
-        started_ray = _ensure_ray(job)
-        job.device = resolve_device(job, float(ray.cluster_resources().get("GPU", 0)))
-    else:
-        job.device = resolve_device(job, None)
-    existing = store.existing_keys(space=space.name, ok_only=job.retry_errors)
-    moved = store.quarantine()
-    summary.store_problems = [f"{p.path}: {p.reason}" for p in moved]
-    todo = [i for i in requested if not all(k in existing for k in expected_keys(job, batch, i))]
-    summary.skipped = len(requested) - len(todo)
-    _write_run(store, run_id, job, command, "running", summary, started_at)
-    share = SharePlan(to_score=todo)
-    if job.dedupe:
-        todo_set = set(todo)
-        share = plan_sharing(space, todo, [i for i in requested if i not in todo_set])
-        summary.shared = share.shared
-    writer_keys = existing if not job.retry_errors else store.existing_keys(space=space.name, ok_only=True)
-    if share.from_store:
-        copier = PartWriter(store, run_id, writer_keys, job.flush_rows, job.flush_seconds)
-        copier.add(_copy_from_store(store, job, batch, space, share.from_store, run_id))
-        copier.flush()
-        summary.scored += len(share.from_store)
-    todo = share.to_score
-    if not todo:
-        summary.wall_seconds = time.monotonic() - started
-        _write_run(store, run_id, job, command, "finished", summary, started_at)
-        if started_ray:
-            ray.shutdown()
-        return summary
-
-    started_ray = _ensure_ray(job) or started_ray
-    writer = PartWriter(store, run_id, writer_keys, job.flush_rows, job.flush_seconds)
-    progress = Progress(total=len(todo), enabled=job.progress, desc=f"{space.name} {','.join(job.metrics)}")
-    status = "failed"
-    actors: list = []
+def _execute(job: ScoreJob, batch: Batch, store: Store, plan: RunPlan, run_id: str, summary: RunSummary,
+             on_progress: Callable[[RunSummary], None] | None) -> None:
+    """Sampler + scorers until every architecture of ``plan.todo`` is published (or no scorer can work)."""
+    progress = Progress(total=len(plan.todo), enabled=job.progress,
+                        desc=f"{job.resolved_space().name} {','.join(job.metrics)}")
+    namespace = f"naswot-{run_id}"
+    sampler = None
+    pool: ScorerPool | None = None
+    probe = _store_probe(store, run_id) if job.write_path == "auto" else None
     try:
-        num_workers, gpus, cpus, threads = _worker_shape(job)
-        chunk = job.chunk_size or max(1, min(16, len(todo) // (num_workers * 8) or 1))
-        namespace = f"naswot-{run_id}"
-        sampler = SamplerActor.options(
-            name="sampler", namespace=namespace, scheduling_strategy=_here(),
-        ).remote(todo, chunk, run_id=run_id)
+        shape = worker_shape(job)
+        workers = shape.count
+        chunk = job.chunk_size or max(1, min(16, len(plan.todo) // (workers * 8) or 1))
+        sampler = SamplerActor.options(name="sampler", namespace=namespace, scheduling_strategy=_here()).remote(
+            plan.todo, chunk, max_attempts=job.max_attempts, run_id=run_id, store_root=job.store)
+        writer = DriverWriter(store, run_id, sampler, job.flush_rows, job.flush_seconds)
         batch_ref = ray.put(batch)  # shipped once; every scorer resolves the same object
-        scorers = {i: _start_scorer(job, batch_ref, i, run_id, namespace, gpus, cpus, threads) for i in range(num_workers)}
-        generations = dict.fromkeys(scorers, 0)
-        actors = [sampler, *scorers.values()]
-        summary.workers = num_workers
-        inflight = {scorers[i].score_next.remote(sampler): i for i in scorers}
+        pool = ScorerPool(job, batch_ref, run_id, namespace, followers=plan.followers, store_probe=probe,
+                          note=progress.note)
+        pool.add(workers)
+        summary.workers = workers
+        inflight = {_work(slot, sampler, job): slot for slot in pool.slots}
         idle: set[int] = set()
+        last_poll = time.monotonic()
         while True:
             ready, _ = ray.wait(list(inflight), num_returns=1, timeout=1.0) if inflight else ([], [])
             for ref in ready:
-                i = inflight.pop(ref)
+                slot = inflight.pop(ref)
                 try:
-                    result = ray.get(ref)
+                    report: WorkReport = ray.get(ref)
                 except ray.exceptions.RayActorError as exc:
-                    # the scorer (or its node) died: requeue its chunk, replace it, carry on
-                    abandoned = ray.get(sampler.requeue_worker.remote(f"scorer-{i}"))
-                    summary.requeued += 1
-                    log.warning("scorer-%d lost (%s); its chunk was requeued", i, type(exc).__name__)
-                    if abandoned:
-                        fresh = writer.add(_abandoned_rows(job, batch, space, abandoned, run_id))
-                        summary.failed += len({r["arch_index"] for r in fresh})
-                        progress.update(len(abandoned), failed=summary.failed)
-                    _kill(scorers[i])
-                    generations[i] += 1
-                    scorers[i] = _start_scorer(job, batch_ref, i, run_id, namespace, gpus, cpus, threads,
-                                               generation=generations[i])
-                    actors.append(scorers[i])
-                    inflight[scorers[i].score_next.remote(sampler)] = i
+                    _scorer_lost(job, batch, slot, exc, sampler, writer, pool, summary, progress, run_id)
+                    if slot.retired is None:
+                        inflight[_work(slot, sampler, job)] = slot
                     continue
-                if result is None:
-                    idle.add(i)
-                    continue
-                lease_id, rows, _info = result
-                # the scorer's next chunk first, so it never waits while this one is written
-                inflight[scorers[i].score_next.remote(sampler, lease_id)] = i
-                for representative in {r["arch_index"] for r in rows} & share.followers.keys():
-                    mine = [r for r in rows if r["arch_index"] == representative]
-                    rows = rows + share_rows(mine, share.followers[representative], space, run_id=run_id)
-                fresh = writer.add(rows)
-                archs = {r["arch_index"] for r in fresh}
-                failed_archs = {r["arch_index"] for r in fresh if r["status"] == "error"}
-                summary.failed += len(failed_archs)
-                summary.scored += len(archs - failed_archs)
-                progress.update(len({r["arch_index"] for r in rows if r.get("shared_from") is None}),
-                                failed=summary.failed)
+                pool.worked(slot)
+                _take_report(report, slot, writer, summary, progress)
+                if report.retire is not None:
+                    pool.retire(slot, report.retire)
+                    ray.get(sampler.requeue_worker.remote(slot.name))
+                elif report.done:
+                    idle.add(slot.number)
+                else:
+                    inflight[_work(slot, sampler, job)] = slot
                 if on_progress is not None:
                     on_progress(summary)
-            if ready and len(idle) < len(scorers):
+            if time.monotonic() - last_poll >= CLUSTER_POLL_SECONDS:
+                last_poll = time.monotonic()
+                for slot in pool.grow():
+                    summary.joined += 1
+                    summary.workers += 1
+                    inflight[_work(slot, sampler, job)] = slot
+            pool.check_alive()
+            if ready and len(idle) < len(pool.usable()):
                 continue
-            # Quiet second, or every scorer idle: finished once nothing is pending or leased (a
-            # replacement scorer that cannot be placed, e.g. after losing a node, must not hang the
-            # run); otherwise wake idle scorers if a requeue brought work back.
+            # A quiet second, or every scorer idle: finished once nothing is pending or leased (a scorer
+            # that cannot be placed, e.g. after losing a node, must not hang the run); otherwise wake
+            # idle scorers if a requeue brought work back.
             stats = ray.get(sampler.stats.remote())
             if stats["pending"] == 0 and stats["leased"] == 0:
                 break
             if stats["pending"] and idle:
-                for i in idle:
-                    inflight[scorers[i].score_next.remote(sampler)] = i
+                for slot in pool.usable():
+                    if slot.number in idle:
+                        inflight[_work(slot, sampler, job)] = slot
                 idle.clear()
         writer.flush()
-        status = "finished"
-    except KeyboardInterrupt:
-        status = "interrupted"
-        raise
+        summary.rows_written += writer.written
+        summary.retired = [s.retired for s in pool.retired() if s.retired]
     finally:
-        try:
-            writer.flush()
-        finally:
-            progress.close()
-            summary.rows_written = writer.written
-            summary.wall_seconds = time.monotonic() - started
-            _write_run(store, run_id, job, command, status, summary, started_at)
-            for actor in actors:
-                _kill(actor)
-            if started_ray:
-                ray.shutdown()
-    return summary
+        progress.close()
+        if pool is not None:
+            pool.kill_all()
+        if sampler is not None:
+            _kill_quietly(sampler)
+        if probe:
+            _remove_quietly(probe)
 
 
-# -- helpers ----------------------------------------------------------------------------------
-
-def _ensure_ray(job: ScoreJob) -> bool:
-    """Join ``job.address`` or start a local Ray; returns True when we started it (and must stop it)."""
-    if ray.is_initialized():
-        return False
-    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    kwargs: dict = {"log_to_driver": False, "logging_level": logging.WARNING, "namespace": "naswot-ray"}
-    if job.address:
-        ray.init(address=job.address, **kwargs)
-    else:
-        ray.init(include_dashboard=job.dashboard, dashboard_host="127.0.0.1", **kwargs)
-    return True
+def _work(slot: Slot, sampler, job: ScoreJob):
+    return slot.actor.work.remote(sampler, job.work_seconds)
 
 
-def _worker_shape(job: ScoreJob) -> tuple[int, float, float, int]:
-    """(workers, GPUs per worker, CPUs per worker, torch threads per worker) for this cluster.
-
-    GPU mode when the cluster has GPUs, or when the user asks for them (``--gpus-per-worker`` or
-    ``--device cuda``) even if none has joined yet: on an autoscaling cluster the pending GPU actors
-    are what makes the autoscaler add GPU nodes.
-    """
-    resources = ray.cluster_resources()
-    total_gpus = float(resources.get("GPU", 0))
-    total_cpus = float(resources.get("CPU", 1))
-    wants_gpu = job.gpus_per_worker is not None or (job.device or "").startswith("cuda")
-    if (total_gpus > 0 and job.device != "cpu") or wants_gpu:
-        gpus = job.gpus_per_worker or 1.0
-        workers = job.num_workers or max(1, int(total_gpus / gpus))
-        cpus = min(1.0, total_cpus / workers) if total_cpus else 1.0
-        return workers, gpus, cpus, 1
-    cpus = job.cpus_per_worker
-    workers = job.num_workers or max(1, int(total_cpus / cpus))
-    return workers, 0.0, cpus, max(1, int(cpus))
+def _take_report(report: WorkReport, slot: Slot, writer: DriverWriter, summary: RunSummary, progress: Progress) -> None:
+    """Counts from a scorer's report; rows of a driver-writes scorer go to the driver's writer."""
+    if report.rows is not None:
+        writer.add(report.rows, worker=slot.name, lease_ids=report.lease_ids)
+        archs, failed = count_archs(report.rows)
+        summary.scored += archs - failed
+        summary.failed += failed
+    summary.scored += report.committed_archs - report.committed_failed
+    summary.failed += report.committed_failed
+    summary.rows_written += report.committed_rows
+    progress.update(report.scored + report.abandoned, failed=summary.failed)
 
 
-def _start_scorer(job, batch_ref, i: int, run_id: str, namespace: str, gpus: float, cpus: float, threads: int,
-                  generation: int = 0):
-    """Scorer ``i`` (actor name ``scorer-<i>``, or ``scorer-<i>-r<k>`` for its k-th replacement)."""
-    name = f"scorer-{i}"
-    options = dict(
-        name=name if not generation else f"{name}-r{generation}", namespace=namespace,
-        num_cpus=cpus, num_gpus=gpus, max_restarts=0,  # the driver replaces dead scorers itself
-        scheduling_strategy="SPREAD",
-    )
-    return ScorerActor.options(**options).remote(job, batch_ref, name, run_id, threads)
-
-
-def _kill(actor) -> None:
-    try:
-        ray.kill(actor, no_restart=True)
-    except Exception:  # already dead, or its node is gone
-        pass
+def _scorer_lost(job: ScoreJob, batch: Batch, slot: Slot, exc: BaseException, sampler, writer: DriverWriter,
+                 pool: ScorerPool, summary: RunSummary, progress: Progress, run_id: str) -> None:
+    """A scorer (or its node) died: publish what the driver holds for it, requeue the rest, replace it."""
+    writer.flush()  # rows this scorer handed over are committed before its leases are taken back
+    abandoned = ray.get(sampler.requeue_worker.remote(slot.name))
+    summary.requeued += 1
+    log.warning("%s lost (%s); its chunks were requeued", slot.name, type(exc).__name__)
+    if abandoned:
+        rows = _abandoned_rows(job, batch, abandoned, run_id)
+        writer.add(rows)
+        writer.flush()
+        summary.failed += len(abandoned)
+        progress.update(len(abandoned), failed=summary.failed)
+    pool.died(slot, exc)
 
 
 def _here():
@@ -324,9 +271,37 @@ def _here():
     return NodeAffinitySchedulingStrategy(node_id=ray.get_runtime_context().get_node_id(), soft=False)
 
 
-def _abandoned_rows(job: ScoreJob, batch: Batch, space, indices: list[int], run_id: str) -> list[dict]:
-    """Error rows for architectures that killed their worker every time they were tried alone."""
-    message = "worker process died while scoring this architecture alone (twice)"
+def _kill_quietly(actor) -> None:
+    try:
+        ray.kill(actor, no_restart=True)
+    except Exception:
+        pass
+
+
+def _store_probe(store: Store, run_id: str) -> str | None:
+    """A file only processes that see the driver's local store can see (None for object stores: all can)."""
+    if not store.is_local:
+        return None
+    os.makedirs(store.base, exist_ok=True)
+    path = os.path.join(store.base, f".probe-{run_id}")
+    with open(path, "w") as fh:
+        fh.write(socket.gethostname())
+    return path
+
+
+def _remove_quietly(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+# -- rows the driver writes -------------------------------------------------------------------
+
+def _abandoned_rows(job: ScoreJob, batch: Batch, indices: list[int], run_id: str) -> list[dict]:
+    """Error rows for architectures that killed their scorer every time they were tried alone."""
+    space = job.resolved_space()
+    message = f"scorer process died while scoring this architecture alone ({job.max_attempts} times)"
     device = str(job.device)
     return [score_row(job, space, batch, index=index, arch=space.arch(index), request=request,
                       value=None, error=message, seconds=0.0, worker="", run_id=run_id, device="",
@@ -334,10 +309,10 @@ def _abandoned_rows(job: ScoreJob, batch: Batch, space, indices: list[int], run_
             for index in indices for request in job.metric_requests()]
 
 
-def _copy_from_store(store: Store, job: ScoreJob, batch: Batch, space, sources: dict[int, int],
-                     run_id: str) -> list[dict]:
-    """Rows for members whose class already has a stored member (``--dedupe`` resume)."""
-    wanted = {}
+def _copy_from_store(store: Store, job: ScoreJob, batch: Batch, sources: dict[int, int], run_id: str) -> list[dict]:
+    """Rows for members whose class already has a stored member with every row ok (``--dedupe`` resume)."""
+    space = job.resolved_space()
+    wanted: dict[str, list[int]] = {}
     for member, source in sources.items():
         for key in expected_keys(job, batch, source):
             wanted.setdefault(key, []).append(member)
@@ -361,3 +336,6 @@ def _write_run(store: Store, run_id: str, job: ScoreJob, command: str, status: s
         "failed": summary.failed, "wall_seconds": summary.wall_seconds, "started_at": started_at,
         "created_at": datetime.now(timezone.utc),
     }], tag=run_id[-8:])
+
+
+__all__ = ["RunSummary", "resolve_device", "run_score_all"]

@@ -17,5 +17,10 @@ class Progress:
         if failed:
             self.bar.set_postfix(failed=failed, refresh=False)
 
+    def note(self, message: str) -> None:
+        """One line for the user (a retired scorer, what is pending) without breaking the bar; shown even
+        when the bar itself is off."""
+        tqdm.write(message, file=sys.stderr)
+
     def close(self) -> None:
         self.bar.close()

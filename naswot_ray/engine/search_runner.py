@@ -29,7 +29,9 @@ import ray
 
 import naswot_ray
 from naswot_ray.data.sources import BatchSpec, draw_batch
-from naswot_ray.engine.driver import _ensure_ray, _kill, _start_scorer, _worker_shape, resolve_device
+from naswot_ray.engine.driver import resolve_device
+from naswot_ray.engine.scorers import kill, start_scorer, worker_shape
+from naswot_ray.engine.session import connect
 from naswot_ray.engine.job import ScoreJob, device_class
 from naswot_ray.engine.worker import score_identity
 from naswot_ray.metrics import get_metric
@@ -154,10 +156,10 @@ def start_live_scorer(score_job: ScoreJob, run_id: str) -> tuple[LiveScorer, lis
     variant = score_identity(score_job, score_job.resolved_space(), batch, score_job.metric_requests()[0], 0,
                              device_class=device_class(device), memory_format=score_job.memory_format(device)).columns()
     source = "live:" + describe_variant(variant, None, batch.provenance.dataset, metric.name)
-    workers, gpus, cpus, threads = _worker_shape(score_job)
+    shape = worker_shape(score_job)
     batch_ref = ray.put(batch)
     namespace = f"naswot-search-{run_id}"
-    actors = [_start_scorer(score_job, batch_ref, i, run_id, namespace, gpus, cpus, threads) for i in range(workers)]
+    actors = [start_scorer(score_job, batch_ref, f"scorer-{i}", run_id, namespace, shape) for i in range(shape.count)]
     return LiveScorer(actors, metric.name, source), actors
 
 
@@ -170,12 +172,12 @@ def run_search(job: SearchJob) -> SearchOutcome:
     score_job = live_score_job(prepared) if job.live else None
     use_ray = wants_ray(prepared)
     store = Store(job.store)
-    started_ray = False
+    session = None
     actors: list = []
     score_rows: list[dict] = []
     try:
         if use_ray or job.live:
-            started_ray = _ensure_ray(_RayTarget(job.address))
+            session = connect(job.address, dashboard=False)
         if score_job is not None:
             live, actors = start_live_scorer(score_job, run_id)
             prepared.problem.scorer = live
@@ -190,9 +192,9 @@ def run_search(job: SearchJob) -> SearchOutcome:
             score_rows = drain() if drain else []
     finally:
         for actor in actors:
-            _kill(actor)
-        if started_ray:
-            ray.shutdown()
+            kill(actor)
+        if session is not None:
+            session.close()
     rows = search_rows(algorithm=prepared.algorithm.name, problem=prepared.problem, settings=prepared.settings,
                        outcomes=outcomes, seed=job.seed, run_id=run_id, score_source=prepared.score_source)
     written = 0
@@ -205,14 +207,6 @@ def run_search(job: SearchJob) -> SearchOutcome:
     summary = summarise(rows, prepared.report_labels)
     return SearchOutcome(run_id, prepared, rows, summary, "ray" if use_ray else "local", wall, written,
                          list(prepared.notes))
-
-
-@dataclass
-class _RayTarget:
-    """What ``_ensure_ray`` reads from a job: where the cluster is; no dashboard for a search."""
-
-    address: str | None
-    dashboard: bool = False
 
 
 def _write_scores(store: Store, rows: list[dict]) -> int:

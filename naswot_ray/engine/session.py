@@ -151,21 +151,23 @@ class _MessageFilter(logging.Filter):
         return self.needle not in record.getMessage().lower()
 
 
-def check_resources(session: RaySession, *, gpus_per_worker: float, cpus_per_worker: float) -> None:
-    """On a local Ray, resources the job asks for and the machine lacks are an error at once.
+def check_local_resources(job) -> None:
+    """On this machine (no ``--address``), resources the job asks for and the machine lacks are an error at
+    once: nothing would ever add them. (On a cluster the driver waits, boundedly, for an autoscaler to add
+    them: :mod:`.scorers`.)"""
+    wants_gpu = (job.device or "").startswith("cuda") or job.gpus_per_worker is not None
+    if wants_gpu:
+        import torch
 
-    (On a cluster the driver waits, boundedly, for an autoscaler to add them: :mod:`.scorers`.)
-    """
-    if not session.local:
-        return
-    total = ray.cluster_resources()
-    if gpus_per_worker > 0 and float(total.get("GPU", 0)) <= 0:
-        raise InputError("this job asks for GPUs (--device cuda or --gpus-per-worker) but this machine has none "
-                         "(Ray sees GPU: 0); use --device cpu, or run on a cluster with --address")
-    if gpus_per_worker > float(total.get("GPU", 0)):
-        raise InputError(f"--gpus-per-worker {gpus_per_worker:g} is more than this machine's {total.get('GPU', 0):g} GPUs")
-    if cpus_per_worker > float(total.get("CPU", 0)):
-        raise InputError(f"each scorer asks for {cpus_per_worker:g} CPUs but this machine has {total.get('CPU', 0):g}")
+        have = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if have == 0:
+            raise InputError("this job asks for a GPU (--device cuda or --gpus-per-worker) but this machine has none; "
+                             "use --device cpu, or run on a cluster with --address")
+        if job.gpus_per_worker is not None and job.gpus_per_worker > have:
+            raise InputError(f"--gpus-per-worker {job.gpus_per_worker:g} is more than this machine's {have} GPUs")
+    cpus = os.cpu_count() or 1
+    if not wants_gpu and job.cpus_per_worker > cpus:
+        raise InputError(f"each scorer asks for {job.cpus_per_worker:g} CPUs but this machine has {cpus}")
 
 
-__all__ = ["RaySession", "check_resources", "connect"]
+__all__ = ["RaySession", "check_local_resources", "connect", "probe_address"]
