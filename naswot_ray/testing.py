@@ -49,9 +49,10 @@ class Sleep(Metric):
 
 
 def _chosen(worker: str, which: str) -> bool:
-    """Whether scorer ``worker`` (``scorer-1@host``) is among ``which`` (``*`` or ``scorer-0,scorer-1``)."""
-    name = worker.split("@", 1)[0]
-    return which == "*" or name in which.split(",")
+    """Whether scorer ``worker`` (``scorer-1@host``, or its replacement ``scorer-1-r2@host``) is among
+    ``which`` (``*`` or ``scorer-0,scorer-1``)."""
+    slot = worker.split("@", 1)[0].split("-r", 1)[0]
+    return which == "*" or slot in which.split(",")
 
 
 @register_metric("device_error")
@@ -86,4 +87,34 @@ class BrokenSetup(Metric):
         return 0.0
 
 
-__all__ = ["ZeroCost", "Sleep", "DeviceError", "BrokenSetup"]
+
+
+
+# -- a space that costs nothing ------------------------------------------------------------------
+from naswot_ray.spaces import register_space  # noqa: E402
+from naswot_ray.spaces.base import SearchSpace  # noqa: E402
+
+
+@register_space("test_counting")
+class CountingSpace(SearchSpace):
+    """Ten million architectures named by their index; networks are never built (with ``zero_cost``).
+
+    With it, a run measures only the engine: leasing, scoring bookkeeping, writing, committing.
+    """
+
+    name = "test_counting"
+    size = 10_000_000
+    description = "test only: architectures are their index; no networks"
+
+    def arch(self, index: int) -> str:
+        return str(self.check_index(int(index)))
+
+    def index(self, arch: str) -> int:
+        return self.check_index(int(arch))
+
+    def mutate(self, arch: str, rng) -> str:
+        return str((int(arch) + 1 + int(rng.integers(self.size - 1))) % self.size)
+
+    def build(self, arch: str, num_classes: int) -> nn.Module:
+        return nn.Sequential(nn.Flatten(), nn.LazyLinear(num_classes))
+__all__ = ["BrokenSetup", "CountingSpace", "DeviceError", "Sleep", "ZeroCost"]

@@ -25,6 +25,11 @@ from naswot_ray.engine.sampler_actor import SamplerActor
 from naswot_ray.engine.telemetry import ScorerTelemetry
 
 
+#: a scorer asks for chunks of about this many seconds of work, and never more than CHUNK_CAP architectures
+CHUNK_SECONDS = 0.25
+CHUNK_CAP = 2048
+
+
 @dataclass
 class WorkReport:
     """What one :meth:`ScorerActor.work` call did (all counts are of this call only)."""
@@ -46,8 +51,6 @@ class WorkReport:
     #: device errors in this call; ``retire`` is set when the scorer gave up on its device
     device_errors: int = 0
     retire: str | None = None
-    #: architectures abandoned after failing on ``max_attempts`` scorers (error rows were written)
-    abandoned: int = 0
 
 
 def store_visible(store_root: str, probe: str | None) -> bool:
@@ -83,6 +86,8 @@ class ScorerActor:
         self.held: list[int] = []
         self.last_flush = time.monotonic()
         self.device_errors_in_a_row = 0
+        #: seconds per architecture (running mean) sizes the chunks asked for, unless --chunk-size fixed them
+        self.seconds_per_arch: float | None = None
 
     @property
     def store(self):
@@ -101,14 +106,16 @@ class ScorerActor:
         report = WorkReport(worker=self.worker)
         started = time.monotonic()
         while True:
-            leased = ray.get(sampler.lease.remote(self.worker))
+            leased = ray.get(sampler.lease.remote(self.worker, self._wanted_chunk()))
             if leased is None:
                 if self.writes_itself:
                     self._flush(sampler, report)
                 report.done = True
                 return report
             lease_id, indices = leased
+            chunk_started = time.monotonic()
             rows = self._score_chunk(sampler, lease_id, indices, report)
+            self._observe(time.monotonic() - chunk_started, len(indices))
             if report.retire is not None:
                 if self.writes_itself:
                     self.buffer.extend(rows)
@@ -127,6 +134,17 @@ class ScorerActor:
             if time.monotonic() - started >= budget_seconds:
                 return report
 
+    def _wanted_chunk(self) -> int | None:
+        """Enough architectures for about a quarter second of work (None: the sampler's chunk size)."""
+        if self.job.chunk_size is not None or self.seconds_per_arch is None:
+            return None
+        return max(1, min(CHUNK_CAP, int(CHUNK_SECONDS / max(self.seconds_per_arch, 1e-6))))
+
+    def _observe(self, seconds: float, archs: int) -> None:
+        if archs:
+            per = seconds / archs
+            self.seconds_per_arch = per if self.seconds_per_arch is None else 0.7 * self.seconds_per_arch + 0.3 * per
+
     def _score_chunk(self, sampler, lease_id: int, indices: list[int], report: WorkReport) -> list[dict]:
         from naswot_ray.engine.dedupe import share_rows
         from naswot_ray.engine.worker import DeviceFailure
@@ -138,11 +156,7 @@ class ScorerActor:
             except DeviceFailure as failure:
                 report.device_errors += 1
                 self.device_errors_in_a_row += 1
-                abandoned = ray.get(sampler.requeue_index.remote(self.worker, lease_id, index))
-                if abandoned:
-                    report.abandoned += 1
-                    rows.extend(self.scorer._error_rows(
-                        index, f"device errors on {self.job.max_attempts} scorers: {failure}", 0.0))
+                ray.get(sampler.requeue_index.remote(self.worker, lease_id, index))
                 if self.device_errors_in_a_row >= self.job.max_device_errors:
                     report.retire = (f"{self.worker} retired after {self.device_errors_in_a_row} device errors in a "
                                      f"row; last: {failure}")

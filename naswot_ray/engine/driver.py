@@ -62,6 +62,8 @@ class RunSummary:
     shared: int = 0
     #: scorer slots retired (failed starts, broken devices), with the reason
     retired: list[str] = field(default_factory=list)
+    #: slots whose scorer had failed to start and was still being replaced when the run ended
+    start_failures: list[str] = field(default_factory=list)
     #: scorers added while running because the cluster grew
     joined: int = 0
     store_problems: list[str] = field(default_factory=list)
@@ -81,6 +83,7 @@ class RunSummary:
             + (f", {self.shared} shared from isomorphic cells (--dedupe)" if self.shared else ""),
         ]
         out += [f"scorer retired: {reason}" for reason in self.retired]
+        out += [f"scorer start failed: {problem}" for problem in self.start_failures]
         out += [f"store problem (quarantined, keys rescored): {p}" for p in self.store_problems]
         return out
 
@@ -118,7 +121,7 @@ def run_score_all(job: ScoreJob, *, command: str = "score-all",
                 archs, failed = count_archs(copies)
                 summary.scored += archs - failed
                 summary.failed += failed
-                summary.rows_written += copier.written
+                summary.rows_written += copier.take_written()
             if plan.todo:
                 if not session.started and not ray.is_initialized():
                     session = connect(None, dashboard=job.dashboard)
@@ -178,7 +181,11 @@ def _execute(job: ScoreJob, batch: Batch, store: Store, plan: RunPlan, run_id: s
         idle: set[int] = set()
         last_poll = time.monotonic()
         while True:
-            ready, _ = ray.wait(list(inflight), num_returns=1, timeout=1.0) if inflight else ([], [])
+            if inflight:
+                ready, _ = ray.wait(list(inflight), num_returns=1, timeout=1.0)
+            else:
+                ready = []
+                time.sleep(0.2)
             for ref in ready:
                 slot = inflight.pop(ref)
                 try:
@@ -208,20 +215,27 @@ def _execute(job: ScoreJob, batch: Batch, store: Store, plan: RunPlan, run_id: s
             pool.check_alive()
             if ready and len(idle) < len(pool.usable()):
                 continue
-            # A quiet second, or every scorer idle: finished once nothing is pending or leased (a scorer
-            # that cannot be placed, e.g. after losing a node, must not hang the run); otherwise wake
-            # idle scorers if a requeue brought work back.
+            # A quiet second, or every scorer idle: publish what the driver holds, then finished once
+            # nothing is pending or leased (a scorer that cannot be placed, e.g. after losing a node,
+            # must not hang the run); otherwise wake idle scorers if a requeue brought work back.
+            if len(idle) >= len(pool.usable()) or not ready:
+                writer.flush()
             stats = ray.get(sampler.stats.remote())
             if stats["pending"] == 0 and stats["leased"] == 0:
                 break
+            if stats["pending"] and len(idle) >= len(pool.usable()):
+                # every working scorer declined what is left: architectures that hit a device error on
+                # every one of them are at fault themselves, and become error rows
+                _abandon_stuck(job, batch, sampler, pool, writer, summary, progress, run_id)
             if stats["pending"] and idle:
                 for slot in pool.usable():
                     if slot.number in idle:
                         inflight[_work(slot, sampler, job)] = slot
                 idle.clear()
         writer.flush()
-        summary.rows_written += writer.written
+        summary.rows_written += writer.take_written()
         summary.retired = [s.retired for s in pool.retired() if s.retired]
+        summary.start_failures = pool.start_problems()
     finally:
         progress.close()
         if pool is not None:
@@ -245,8 +259,8 @@ def _take_report(report: WorkReport, slot: Slot, writer: DriverWriter, summary: 
         summary.failed += failed
     summary.scored += report.committed_archs - report.committed_failed
     summary.failed += report.committed_failed
-    summary.rows_written += report.committed_rows
-    progress.update(report.scored + report.abandoned, failed=summary.failed)
+    summary.rows_written += report.committed_rows + writer.take_written()
+    progress.update(report.scored, failed=summary.failed)
 
 
 def _scorer_lost(job: ScoreJob, batch: Batch, slot: Slot, exc: BaseException, sampler, writer: DriverWriter,
@@ -254,8 +268,9 @@ def _scorer_lost(job: ScoreJob, batch: Batch, slot: Slot, exc: BaseException, sa
     """A scorer (or its node) died: publish what the driver holds for it, requeue the rest, replace it."""
     writer.flush()  # rows this scorer handed over are committed before its leases are taken back
     abandoned = ray.get(sampler.requeue_worker.remote(slot.name))
-    summary.requeued += 1
-    log.warning("%s lost (%s); its chunks were requeued", slot.name, type(exc).__name__)
+    if slot.worked:
+        summary.requeued += 1
+        log.warning("%s lost (%s); its chunks were requeued", slot.name, type(exc).__name__)
     if abandoned:
         rows = _abandoned_rows(job, batch, abandoned, run_id)
         writer.add(rows)
@@ -263,6 +278,18 @@ def _scorer_lost(job: ScoreJob, batch: Batch, slot: Slot, exc: BaseException, sa
         summary.failed += len(abandoned)
         progress.update(len(abandoned), failed=summary.failed)
     pool.died(slot, exc)
+
+
+def _abandon_stuck(job: ScoreJob, batch: Batch, sampler, pool: ScorerPool, writer: DriverWriter,
+                   summary: RunSummary, progress: Progress, run_id: str) -> None:
+    workers = [slot.name for slot in pool.usable()]
+    stuck = ray.get(sampler.abandon_stuck.remote(workers))
+    if stuck:
+        message = f"device errors on every working scorer ({len(workers)}) while scoring this architecture alone"
+        writer.add(_abandoned_rows(job, batch, stuck, run_id, message))
+        writer.flush()
+        summary.failed += len(stuck)
+        progress.update(len(stuck), failed=summary.failed)
 
 
 def _here():
@@ -298,10 +325,11 @@ def _remove_quietly(path: str) -> None:
 
 # -- rows the driver writes -------------------------------------------------------------------
 
-def _abandoned_rows(job: ScoreJob, batch: Batch, indices: list[int], run_id: str) -> list[dict]:
+def _abandoned_rows(job: ScoreJob, batch: Batch, indices: list[int], run_id: str, message: str | None = None
+                    ) -> list[dict]:
     """Error rows for architectures that killed their scorer every time they were tried alone."""
     space = job.resolved_space()
-    message = f"scorer process died while scoring this architecture alone ({job.max_attempts} times)"
+    message = message or f"scorer process died while scoring this architecture alone ({job.max_attempts} times)"
     device = str(job.device)
     return [score_row(job, space, batch, index=index, arch=space.arch(index), request=request,
                       value=None, error=message, seconds=0.0, worker="", run_id=run_id, device="",

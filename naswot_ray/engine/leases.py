@@ -10,8 +10,10 @@ Pure Python so its rules are unit-tested without Ray:
 - asking for a new chunk says the previous one was scored: only the chunk a worker was scoring when it
   died is suspected of killing it. Suspects are retried one index at a time, and an index that has now
   killed ``max_attempts`` workers on its own is abandoned (the driver records an error row for it), so
-  one poisonous architecture cannot take a whole run down in a crash loop. A device error on one
-  index (:meth:`requeue_index`) counts as such an attempt too;
+  one poisonous architecture cannot take a whole run down in a crash loop;
+- an index that hit a device error goes to another scorer, never back to one that failed it
+  (:meth:`requeue_index`): a broken GPU must not turn architectures into error rows. Only when every
+  scorer still working has failed it is it the architecture's fault (:meth:`abandon_stuck`);
 - a commit for a lease its worker no longer holds (it was declared dead and its work requeued) is
   refused, so the rows of a requeued chunk are made visible once, by whoever scores it again.
 """
@@ -46,25 +48,47 @@ class LeaseQueue:
         self.leases: dict[int, Lease] = {}
         #: leases taken back from dead workers: a late commit of any of them is refused
         self.revoked: set[int] = set()
+        self.workers: set[str] = set()
+        #: index -> scorers that hit a device error on it (they are not given it again)
+        self.failed_on: dict[int, set[str]] = {}
         self.completed = 0
         self.requeued = 0
         self._ids = itertools.count(1)
 
     # -- leasing ------------------------------------------------------------------------------
-    def lease(self, worker: str) -> tuple[int, list[int]] | None:
-        """Next chunk for ``worker`` (None when nothing is pending); its earlier leases count as scored."""
+    def lease(self, worker: str, want: int | None = None) -> tuple[int, list[int]] | None:
+        """Next chunk for ``worker`` (None when nothing is pending); its earlier leases count as scored.
+
+        ``want`` asks for a chunk of another size (a scorer sizes its chunks to a fraction of a second of
+        work, so cheap metrics do not pay a round trip per few architectures). It is granted up to half
+        of a fair share of what is pending, so the end of a run is not left to one scorer.
+        """
         for lease in self.leases.values():
             if lease.worker == worker:
                 lease.scored = True
-        if self.suspects:
-            chunk = [self.suspects.popleft()]
+        self.workers.add(worker)
+        size = self.chunk_size
+        if want is not None:
+            fair = len(self.pending) // (2 * len(self.workers))
+            size = max(1, min(int(want), max(self.chunk_size, fair)))
+        suspect = self._suspect_for(worker)
+        if suspect is not None:
+            chunk = [suspect]
         elif self.pending:
-            chunk = [self.pending.popleft() for _ in range(min(self.chunk_size, len(self.pending)))]
+            chunk = [self.pending.popleft() for _ in range(min(size, len(self.pending)))]
         else:
             return None
         lease = Lease(next(self._ids), worker, chunk, time.monotonic())
         self.leases[lease.lease_id] = lease
         return lease.lease_id, list(chunk)
+
+    def _suspect_for(self, worker: str) -> int | None:
+        """The first suspect ``worker`` has not failed with a device error (removed from the queue)."""
+        for position, index in enumerate(self.suspects):
+            if worker not in self.failed_on.get(index, ()):
+                del self.suspects[position]
+                return index
+        return None
 
     def held_by(self, worker: str, lease_ids: list[int]) -> bool:
         """Whether ``worker`` may still commit ``lease_ids``: none was taken back from it or given to another.
@@ -112,24 +136,26 @@ class LeaseQueue:
         self.abandoned.extend(abandoned)
         return abandoned
 
-    def requeue_index(self, worker: str, lease_id: int, index: int) -> bool:
-        """Take ``index`` out of ``worker``'s lease (a device error there) and retry it elsewhere, alone.
-
-        Returns True when the index has now failed ``max_attempts`` times and is abandoned instead.
-        """
+    def requeue_index(self, worker: str, lease_id: int, index: int) -> None:
+        """Take ``index`` out of ``worker``'s lease (a device error there); another scorer retries it alone."""
         lease = self.leases.get(lease_id)
         if lease is None or lease.worker != worker or index not in lease.indices:
-            return False
+            return
         lease.indices.remove(index)
         if not lease.indices:
             del self.leases[lease_id]
-        self.attempts[index] = self.attempts.get(index, 0) + 1
-        if self.attempts[index] >= self.max_attempts:
-            self.abandoned.append(index)
-            return True
+        self.failed_on.setdefault(index, set()).add(worker)
         self.suspects.append(index)
         self.requeued += 1
-        return False
+
+    def abandon_stuck(self, workers: list[str]) -> list[int]:
+        """Abandon the suspects that every one of ``workers`` (the scorers still working) has failed with a
+        device error: then the architecture, not a device, is at fault. Returns them."""
+        stuck = [i for i in self.suspects if workers and set(workers) <= self.failed_on.get(i, set())]
+        for index in stuck:
+            self.suspects.remove(index)
+        self.abandoned.extend(stuck)
+        return stuck
 
     def release(self, worker: str, lease_id: int, indices: list[int]) -> None:
         """Give ``indices`` of a lease back unscored (their scorer is retiring): no attempt is counted."""

@@ -38,8 +38,8 @@ class SamplerActor:
             self._store = Store(self.store_root or "")
         return self._store
 
-    def lease(self, worker: str) -> tuple[int, list[int]] | None:
-        leased = self.queue.lease(worker)
+    def lease(self, worker: str, want: int | None = None) -> tuple[int, list[int]] | None:
+        leased = self.queue.lease(worker, want)
         self.telemetry.set_depth(self.queue.stats()["pending"])
         return leased
 
@@ -61,10 +61,14 @@ class SamplerActor:
         self.telemetry.set_depth(self.queue.stats()["pending"])
         return abandoned
 
-    def requeue_index(self, worker: str, lease_id: int, index: int) -> bool:
-        abandoned = self.queue.requeue_index(worker, lease_id, index)
+    def requeue_index(self, worker: str, lease_id: int, index: int) -> None:
+        self.queue.requeue_index(worker, lease_id, index)
         self.telemetry.set_depth(self.queue.stats()["pending"])
-        return abandoned
+
+    def abandon_stuck(self, workers: list[str]) -> list[int]:
+        stuck = self.queue.abandon_stuck(workers)
+        self.telemetry.set_depth(self.queue.stats()["pending"])
+        return stuck
 
     def release(self, worker: str, lease_id: int, indices: list[int]) -> None:
         self.queue.release(worker, lease_id, indices)

@@ -97,11 +97,16 @@ class Slot:
     start_failures: int = 0
     worked: bool = False
     retired: str | None = None
+    last_error: str = ""
     started_at: float = field(default_factory=time.monotonic)
 
     @property
+    def family(self) -> str:
+        return f"scorer-{self.number}"
+
+    @property
     def name(self) -> str:
-        return f"scorer-{self.number}" + (f"-r{self.generation}" if self.generation else "")
+        return self.family + (f"-r{self.generation}" if self.generation else "")
 
 
 class ScorerPool:
@@ -157,13 +162,14 @@ class ScorerPool:
         Returns the slot when it has a fresh scorer, None when it was retired.
         """
         kill(slot.actor)
+        slot.last_error = actor_error_line(exc)
         if slot.worked:
             slot.start_failures = 0
         else:
             slot.start_failures += 1
         if slot.start_failures >= self.job.max_start_failures:
-            slot.retired = (f"{slot.name.split('-r')[0]} failed to start {slot.start_failures} times in a row: "
-                            f"{actor_error_line(exc)}")
+            slot.retired = (f"{slot.family} failed to start {slot.start_failures} times in a row: "
+                            f"{slot.last_error}")
             self.note(f"retired {slot.retired}")
             return None
         slot.generation += 1
@@ -185,6 +191,11 @@ class ScorerPool:
     def retired(self) -> list[Slot]:
         return [s for s in self.slots if s.retired is not None]
 
+    def start_problems(self) -> list[str]:
+        """Slots still trying to start a scorer when the run ended (failed before, never worked since)."""
+        return [f"{s.family} failed to start {s.start_failures} time{'s' if s.start_failures > 1 else ''}: "
+                f"{s.last_error}" for s in self.slots if s.retired is None and s.start_failures and not s.worked]
+
     def check_alive(self) -> None:
         """Stop the run (one line, exit 1) when no scorer can work, or none started in time."""
         if not self.usable():
@@ -201,8 +212,9 @@ class ScorerPool:
                 "--wait-for-resources SECONDS to wait longer")
         if waited >= 30 and time.monotonic() - self.last_note >= 30:
             self.last_note = time.monotonic()
-            self.note(f"waiting for resources: {len(self.usable())} scorers not started yet after {waited:.0f} s "
-                      f"(each asks for {self.shape.describe()}; the cluster has {_free_resources()})")
+            where = (f"; each asks for {self.shape.describe()} and the cluster has {_free_resources()}, waiting up to "
+                     f"{self.job.wait_for_resources:g} s for more" if self.job.address else "")
+            self.note(f"waiting for scorers to start: none has reported after {waited:.0f} s{where}")
 
     def kill_all(self) -> None:
         for actor in self.every_actor:

@@ -9,6 +9,7 @@ their own fresh copy, and turn each outcome, including failures, into a score ro
 from __future__ import annotations
 
 import gc
+import hashlib
 import socket
 import time
 from collections.abc import Callable
@@ -21,10 +22,10 @@ import naswot_ray
 from naswot_ray.data.base import Batch
 from naswot_ray.engine.deadline import ArchTimeout, deadline
 from naswot_ray.engine.job import ScoreJob, device_class, memory_format_for
-from naswot_ray.engine.seeds import arch_seed
+from naswot_ray.engine.seeds import arch_seed, seed_torch
 from naswot_ray.metrics.base import ForwardObserver, MetricRequest, ScoringContext
 from naswot_ray.spaces.base import SearchSpace
-from naswot_ray.store.schema import ScoreIdentity
+from naswot_ray.store.schema import IDENTITY_FIELDS, ScoreIdentity
 
 
 def is_out_of_memory(exc: BaseException) -> bool:
@@ -81,6 +82,7 @@ class ArchScorer:
             self.batch.x = self.batch.x.contiguous(memory_format=torch.channels_last)
         self.num_classes = job.head_classes
         self.builds_network = any(r.metric.needs.network for r in self.requests)
+        self._templates: dict[MetricRequest, RowTemplate] = {}
         for request in self.requests:
             request.metric.setup(self.device, self.worker, request.options_dict)
 
@@ -128,7 +130,7 @@ class ArchScorer:
     # -- internals ---------------------------------------------------------------------------
     def _build_factory(self, arch: str, seed: int) -> Callable[[], nn.Module]:
         def build() -> nn.Module:
-            torch.manual_seed(seed)
+            seed_torch(seed, self.device)
             if self.device.type == "cpu":
                 model = self.space.build(arch, self.num_classes)
             else:
@@ -195,7 +197,7 @@ class ArchScorer:
         try:
             target = build() if metric.mutates_model else model
             view = lead.batch_needs.view(self.batch, seed=seed)
-            torch.manual_seed(seed)
+            seed_torch(seed, self.device)
             ctx = self._context(index, arch, build, lead)
             if metric.group:
                 values = metric.score_group(target, view, seed=seed, mode=lead.mode, ctx=ctx)  # type: ignore[arg-type]
@@ -258,9 +260,12 @@ class ArchScorer:
         if error is None:
             value = float(value)  # type: ignore[arg-type]
             error = request.metric.check_value(value)
-        return score_row(self.job, self.space, self.batch, index=index, arch=arch, request=request,
-                         value=value, error=error, seconds=seconds, worker=self.worker, run_id=self.run_id,
-                         device=str(self.device), device_class=self.device_class, memory_format=self.memory_format)
+        template = self._templates.get(request)
+        if template is None:
+            template = self._templates[request] = RowTemplate(
+                self.job, self.space, self.batch, request, worker=self.worker, run_id=self.run_id,
+                device=str(self.device), device_class=self.device_class, memory_format=self.memory_format)
+        return template.row(index, arch, value, error, seconds)
 
     def _free_memory(self) -> None:
         gc.collect()
@@ -283,32 +288,53 @@ def score_identity(job: ScoreJob, space: SearchSpace, batch: Batch, request: Met
                          device_class=device_class, memory_format=memory_format, labels_sha256=labels)
 
 
+class RowTemplate:
+    """Everything in a score row of one metric request that does not depend on the architecture, computed
+    once per scorer, so a row costs a key digest and a dict, not a re-derivation of its identity."""
+
+    def __init__(self, job: ScoreJob, space: SearchSpace, batch: Batch, request: MetricRequest, *, worker: str,
+                 run_id: str, device: str, device_class: str, memory_format: str) -> None:
+        self.job, self.metric = job, request.metric
+        identity = score_identity(job, space, batch, request, 0, device_class=device_class, memory_format=memory_format)
+        columns = identity.columns()
+        # the key digests "v1|<fields>" in IDENTITY_FIELDS order, with arch_index third
+        parts = ["v1", *(str(columns[name]) for name in IDENTITY_FIELDS)]
+        position = 1 + IDENTITY_FIELDS.index("arch_index")
+        self.key_prefix = "|".join(parts[:position]) + "|"
+        self.key_suffix = "|" + "|".join(parts[position + 1:])
+        prov = batch.provenance
+        needs = request.batch_needs
+        if needs.source == "run":
+            dataset, batch_size = prov.dataset, (needs.size if needs.size is not None and needs.size < batch.size
+                                                 else prov.batch_size)
+        elif needs.source == "gaussian":
+            dataset, batch_size = "gaussian", int(needs.size or batch.size)
+        else:
+            dataset, batch_size = "none", 0
+        self.constant = {**columns, "value_scale": self.metric.value_scale, "dataset": dataset,
+                         "batch_size": batch_size, "device": device, "worker": worker, "run_id": run_id,
+                         "package_version": naswot_ray.__version__, "torch_version": torch.__version__,
+                         "shared_from": None}
+
+    def key(self, index: int) -> str:
+        return hashlib.sha1(f"{self.key_prefix}{index}{self.key_suffix}".encode()).hexdigest()
+
+    def row(self, index: int, arch: str, value: float | None, error: str | None, seconds: float) -> dict:
+        return {
+            **self.constant, "key": self.key(index), "arch_index": index, "arch": arch,
+            "value": float("nan") if error is not None else float(value),  # type: ignore[arg-type]
+            "status": "error" if error is not None else "ok", "error": error,
+            "arch_seed": arch_seed(self.job.seed, index), "seconds": seconds, "created_at": datetime.now(timezone.utc),
+        }
+
+
 def score_row(job: ScoreJob, space: SearchSpace, batch: Batch, *, index: int, arch: str, request: MetricRequest,
               value: float | None, error: str | None, seconds: float, worker: str, run_id: str, device: str,
               device_class: str, memory_format: str) -> dict:
     """One row of the ``scores`` table (see DESIGN.md, "Scores: the record")."""
-    prov = batch.provenance
-    metric = request.metric
-    identity = score_identity(job, space, batch, request, index, device_class=device_class,
-                              memory_format=memory_format)
-    needs = request.batch_needs
-    if needs.source == "run":
-        dataset, batch_size = prov.dataset, (needs.size if needs.size is not None and needs.size < batch.size
-                                             else prov.batch_size)
-    elif needs.source == "gaussian":
-        dataset, batch_size = "gaussian", int(needs.size or batch.size)
-    else:
-        dataset, batch_size = "none", 0
-    return {
-        "key": identity.key(), **identity.columns(), "arch": arch,
-        "value": float("nan") if error is not None else float(value),  # type: ignore[arg-type]
-        "value_scale": metric.value_scale, "status": "error" if error is not None else "ok", "error": error,
-        "dataset": dataset, "batch_size": batch_size,
-        "arch_seed": arch_seed(job.seed, index), "device": device, "seconds": seconds,
-        "worker": worker, "run_id": run_id,
-        "package_version": naswot_ray.__version__, "torch_version": torch.__version__, "shared_from": None,
-        "created_at": datetime.now(timezone.utc),
-    }
+    template = RowTemplate(job, space, batch, request, worker=worker, run_id=run_id, device=device,
+                           device_class=device_class, memory_format=memory_format)
+    return template.row(index, arch, value, error, seconds)
 
 
 def _safe_finish(finish: Callable[[], float]) -> None:

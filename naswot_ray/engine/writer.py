@@ -25,6 +25,7 @@ class DriverWriter:
         self.leases: dict[str, list[int]] = {}
         self.last_flush = time.monotonic()
         self.written = 0
+        self._reported = 0
 
     def add(self, rows: list[dict], *, worker: str | None = None, lease_ids: list[int] | None = None) -> None:
         self.buffer.extend(rows)
@@ -43,6 +44,11 @@ class DriverWriter:
             ray.get([self.sampler.commit.remote(worker, ids, None) for worker, ids in self.leases.items()])
         self.leases = {}
         self.last_flush = time.monotonic()
+
+    def take_written(self) -> int:
+        """Rows written since the last call (for running totals)."""
+        fresh, self._reported = self.written - self._reported, self.written
+        return fresh
 
 
 __all__ = ["DriverWriter"]

@@ -15,7 +15,7 @@ metric is version 1 or later, old and new values never share a key or a variant.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import astuple, dataclass, fields
+from dataclasses import dataclass, fields
 
 import pyarrow as pa
 
@@ -104,16 +104,17 @@ class ScoreIdentity:
     def key(self) -> str:
         """Stable on every machine; the leading ``v1`` marks the identity format (rows from before it
         have their own, shorter keys and are never recomputed)."""
-        text = "|".join(["v1", *(str(p) for p in astuple(self))])
+        text = "|".join(["v1", *(str(getattr(self, name)) for name in _FIELD_NAMES)])
         return hashlib.sha1(text.encode()).hexdigest()
 
     def columns(self) -> dict:
         """The identity as score-table columns."""
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        return {name: getattr(self, name) for name in _FIELD_NAMES}
 
 
 #: the identity fields, which are also score-table columns
 IDENTITY_FIELDS = tuple(f.name for f in fields(ScoreIdentity))
+_FIELD_NAMES = IDENTITY_FIELDS
 #: a score *variant*: the identity without the architecture (one value per architecture per variant)
 VARIANT_FIELDS = tuple(f for f in IDENTITY_FIELDS if f not in ("space", "arch_index"))
 

@@ -55,14 +55,17 @@ def test_dead_worker_chunk_is_retried_one_by_one_then_abandoned() -> None:
     assert q.done()
 
 
-def test_a_device_error_hands_one_index_back_and_counts_an_attempt() -> None:
-    q = LeaseQueue([1, 2, 3], chunk_size=3, max_attempts=2)
+def test_a_device_error_sends_the_index_to_another_scorer_never_back() -> None:
+    q = LeaseQueue([1, 2, 3], chunk_size=3)
     lease_id, indices = q.lease("gpu0")
-    assert q.requeue_index("gpu0", lease_id, 2) is False  # retried elsewhere, alone
+    q.requeue_index("gpu0", lease_id, 2)
     assert q.commit("gpu0", [lease_id]) and q.stats()["completed"] == 2
+    assert q.lease("gpu0") is None  # the broken scorer is not given its failure again
     again = q.lease("gpu1")
     assert again[1] == [2]
-    assert q.requeue_index("gpu1", again[0], 2) is True  # a second device error on another scorer: abandoned
+    q.requeue_index("gpu1", again[0], 2)
+    assert q.abandon_stuck(["gpu0", "gpu1", "gpu2"]) == []  # gpu2 has not tried it
+    assert q.abandon_stuck(["gpu0", "gpu1"]) == [2]  # every working scorer failed it: its own fault
     assert q.abandoned == [2] and q.done()
 
 

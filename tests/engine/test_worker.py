@@ -165,3 +165,15 @@ def test_identity_names_version_device_class_and_memory_format() -> None:
     assert params["device_class"] == "any" and params["memory_format"] == "any"
     nchw = {r["metric"]: r for r in _scorer(metrics=["naswot", "params"], channels_last=False).score_indices([0])}
     assert nchw["naswot"]["key"] != naswot["key"] and nchw["params"]["key"] == params["key"]
+
+
+def test_row_keys_equal_the_identity_digest_the_planner_computes() -> None:
+    from naswot_ray.engine.worker import score_identity
+
+    scorer = _scorer(metrics=["naswot", "params"])
+    for row in scorer.score_indices([3, 11]):
+        request = next(r for r in scorer.requests if r.name == row["metric"])
+        identity = score_identity(scorer.job, scorer.space, scorer.batch, request, row["arch_index"],
+                                  device_class=scorer.device_class, memory_format=scorer.memory_format)
+        assert row["key"] == identity.key()
+        assert {k: row[k] for k in identity.columns()} == identity.columns()
