@@ -51,6 +51,14 @@ from naswot_ray.store import DEFAULT_STORE
 @click.option("--nb201-model", default=None, help="Alias of --space-option model=nb201|samsung (nb201).")
 @click.option("--nds-data", default=None, help="Alias of --space-option data_file=PATH (nds_*).")
 @click.option("--nds-compat", default=None, help="Alias of --space-option compat=nds|naswot (nds_*).")
+@click.option("--max-start-failures", default=3, show_default=True, type=int,
+              help="Retire a scorer slot whose scorer fails to start this many times in a row (its own error is "
+                   "reported; the run stops with exit 1 when no scorer can work).")
+@click.option("--max-device-errors", default=3, show_default=True, type=int,
+              help="Retire a scorer after this many device (e.g. CUDA) errors in a row; its work goes to others.")
+@click.option("--wait-for-resources", default=600.0, show_default=True, type=float,
+              help="With --address: seconds to wait for resources (e.g. GPU nodes an autoscaler adds) before "
+                   "failing when no scorer could start.")
 @click.option("--flush-rows", default=2000, show_default=True, type=int, hidden=True,
               help="Write a part file every N rows (smaller = less lost on a crash, more files).")
 @click.option("--flush-seconds", default=60.0, show_default=True, type=float, hidden=True,
@@ -64,7 +72,8 @@ def score_all_command(space: str, metrics_text: str, dataset: str, data_root: st
                       channels_last: bool | None, retry_errors: bool, dedupe: bool, arch_timeout: float | None,
                       space_option_items: tuple[str, ...], metric_option_items: tuple[str, ...], nb101_stem: str | None,
                       nb201_model: str | None, nds_data: str | None, nds_compat: str | None, flush_rows: int, flush_seconds: float,
-                      no_progress: bool, no_dashboard: bool) -> None:
+                      no_progress: bool, no_dashboard: bool, max_start_failures: int, max_device_errors: int,
+                      wait_for_resources: float) -> None:
     """Score architectures of a space and store one row per (architecture, metric).
 
     Rerunning the same command resumes: keys already in the store are skipped.
@@ -87,6 +96,8 @@ def score_all_command(space: str, metrics_text: str, dataset: str, data_root: st
         device=device, channels_last=channels_last, retry_errors=retry_errors, dedupe=dedupe, arch_timeout=arch_timeout,
         progress=not no_progress,
         dashboard=not no_dashboard, flush_rows=flush_rows, flush_seconds=flush_seconds,
+        max_start_failures=max_start_failures, max_device_errors=max_device_errors,
+        wait_for_resources=wait_for_resources,
     )
     job.validate()
     summary = run_score_all(job)

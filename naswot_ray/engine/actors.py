@@ -176,8 +176,9 @@ class ScorerActor:
         """Write the buffered rows as one staged part and have the sampler commit (publish) it."""
         if self.held:
             staged = self.store.write("scores", self.buffer, tag=self.run_id[-8:], staged=True) if self.buffer else None
-            if ray.get(sampler.commit.remote(self.worker, self.held, staged)):
-                archs, failed = count_archs(self.buffer)
+            archs, failed = count_archs(self.buffer)
+            if ray.get(sampler.commit.remote(self.worker, self.held, staged, archs=archs, failed=failed,
+                                             rows=len(self.buffer))):
                 report.committed_archs += archs
                 report.committed_failed += failed
                 report.committed_rows += len(self.buffer)

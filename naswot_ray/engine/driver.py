@@ -66,6 +66,9 @@ class RunSummary:
     start_failures: list[str] = field(default_factory=list)
     #: scorers added while running because the cluster grew
     joined: int = 0
+    #: error rows the driver wrote for abandoned architectures (not part of any published lease)
+    failed_outside_leases: int = 0
+    rows_outside_leases: int = 0
     store_problems: list[str] = field(default_factory=list)
 
     @property
@@ -177,6 +180,8 @@ def _execute(job: ScoreJob, batch: Batch, store: Store, plan: RunPlan, run_id: s
                           note=progress.note)
         pool.add(workers)
         summary.workers = workers
+        # counts from before this phase (--dedupe copies) plus what the sampler published settle the totals
+        before = (summary.scored, summary.failed, summary.rows_written)
         inflight = {_work(slot, sampler, job): slot for slot in pool.slots}
         idle: set[int] = set()
         last_poll = time.monotonic()
@@ -234,6 +239,7 @@ def _execute(job: ScoreJob, batch: Batch, store: Store, plan: RunPlan, run_id: s
                 idle.clear()
         writer.flush()
         summary.rows_written += writer.take_written()
+        _settle_totals(summary, ray.get(sampler.stats.remote()), before)
         summary.retired = [s.retired for s in pool.retired() if s.retired]
         summary.start_failures = pool.start_problems()
     finally:
@@ -244,6 +250,16 @@ def _execute(job: ScoreJob, batch: Batch, store: Store, plan: RunPlan, run_id: s
             _kill_quietly(sampler)
         if probe:
             _remove_quietly(probe)
+
+
+def _settle_totals(summary: RunSummary, stats: dict, before: tuple[int, int, int]) -> None:
+    """Replace the running counts (from reports, which a scorer killed after publishing never sends) with the
+    sampler's totals of what was published, plus what the driver wrote outside any lease."""
+    scored_before, failed_before, rows_before = before
+    outside_failed = summary.failed_outside_leases
+    summary.scored = scored_before + stats["published_archs"] - stats["published_failed"]
+    summary.failed = failed_before + stats["published_failed"] + outside_failed
+    summary.rows_written = rows_before + stats["published_rows"] + summary.rows_outside_leases
 
 
 def _work(slot: Slot, sampler, job: ScoreJob):
@@ -276,6 +292,8 @@ def _scorer_lost(job: ScoreJob, batch: Batch, slot: Slot, exc: BaseException, sa
         writer.add(rows)
         writer.flush()
         summary.failed += len(abandoned)
+        summary.failed_outside_leases += len(abandoned)
+        summary.rows_outside_leases += len(rows)
         progress.update(len(abandoned), failed=summary.failed)
     pool.died(slot, exc)
 
@@ -286,9 +304,12 @@ def _abandon_stuck(job: ScoreJob, batch: Batch, sampler, pool: ScorerPool, write
     stuck = ray.get(sampler.abandon_stuck.remote(workers))
     if stuck:
         message = f"device errors on every working scorer ({len(workers)}) while scoring this architecture alone"
-        writer.add(_abandoned_rows(job, batch, stuck, run_id, message))
+        rows = _abandoned_rows(job, batch, stuck, run_id, message)
+        writer.add(rows)
         writer.flush()
         summary.failed += len(stuck)
+        summary.failed_outside_leases += len(stuck)
+        summary.rows_outside_leases += len(rows)
         progress.update(len(stuck), failed=summary.failed)
 
 

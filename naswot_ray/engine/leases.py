@@ -53,6 +53,8 @@ class LeaseQueue:
         self.failed_on: dict[int, set[str]] = {}
         self.completed = 0
         self.requeued = 0
+        #: what committed parts published: architectures, of them with an error row, rows
+        self.published = {"archs": 0, "failed": 0, "rows": 0}
         self._ids = itertools.count(1)
 
     # -- leasing ------------------------------------------------------------------------------
@@ -98,14 +100,21 @@ class LeaseQueue:
         """
         return not any(i in self.revoked or (i in self.leases and self.leases[i].worker != worker) for i in lease_ids)
 
-    def commit(self, worker: str, lease_ids: list[int]) -> bool:
-        """End ``lease_ids`` (their rows are durable). Refused (False) when :meth:`held_by` says no."""
+    def commit(self, worker: str, lease_ids: list[int], *, archs: int = 0, failed: int = 0, rows: int = 0) -> bool:
+        """End ``lease_ids`` (their rows are durable). Refused (False) when :meth:`held_by` says no.
+
+        ``archs``/``failed``/``rows`` describe the published rows; they are added to the run's totals in
+        the same step, so the totals count exactly what became visible.
+        """
         if not self.held_by(worker, lease_ids):
             return False
         for lease_id in lease_ids:
             lease = self.leases.pop(lease_id, None)
             if lease is not None:
                 self.completed += len(lease.indices)
+        self.published["archs"] += archs
+        self.published["failed"] += failed
+        self.published["rows"] += rows
         return True
 
     # -- failures -----------------------------------------------------------------------------
@@ -176,6 +185,7 @@ class LeaseQueue:
             "completed": self.completed,
             "requeued": self.requeued,
             "abandoned": len(self.abandoned),
+            **{f"published_{k}": v for k, v in self.published.items()},
         }
 
     def done(self) -> bool:

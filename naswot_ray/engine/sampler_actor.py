@@ -43,18 +43,18 @@ class SamplerActor:
         self.telemetry.set_depth(self.queue.stats()["pending"])
         return leased
 
-    def commit(self, worker: str, lease_ids: list[int], staged: str | None = None) -> bool:
-        """End ``lease_ids`` of ``worker``, publishing the staged part that holds their rows (if any).
-
-        Returns False (and deletes the staged part) when the worker no longer holds those leases.
-        """
+    def commit(self, worker: str, lease_ids: list[int], staged: str | None = None, *, archs: int = 0, failed: int = 0,
+               rows: int = 0) -> bool:
+        """End ``lease_ids`` of ``worker``, publishing the staged part that holds their rows (if any) and
+        counting what it holds. Returns False (and deletes the staged part) when the worker no longer
+        holds those leases."""
         if not self.queue.held_by(worker, lease_ids):
             if staged:
                 self.store.discard_staged(staged)
             return False
         if staged:
             self.store.commit_staged(staged)
-        return self.queue.commit(worker, lease_ids)
+        return self.queue.commit(worker, lease_ids, archs=archs, failed=failed, rows=rows)
 
     def requeue_worker(self, worker: str) -> list[int]:
         abandoned = self.queue.requeue_worker(worker)

@@ -12,6 +12,7 @@ import time
 
 import ray
 
+from naswot_ray.engine.actors import count_archs
 from naswot_ray.store import Store
 
 
@@ -23,6 +24,8 @@ class DriverWriter:
         self.flush_rows, self.flush_seconds = flush_rows, flush_seconds
         self.buffer: list[dict] = []
         self.leases: dict[str, list[int]] = {}
+        #: rows per worker whose leases this writer commits (their counts go to the sampler's totals)
+        self.rows_of: dict[str, list[dict]] = {}
         self.last_flush = time.monotonic()
         self.written = 0
         self._reported = 0
@@ -31,6 +34,7 @@ class DriverWriter:
         self.buffer.extend(rows)
         if worker is not None and lease_ids:
             self.leases.setdefault(worker, []).extend(lease_ids)
+            self.rows_of.setdefault(worker, []).extend(rows)
         if len(self.buffer) >= self.flush_rows or time.monotonic() - self.last_flush >= self.flush_seconds:
             self.flush()
 
@@ -41,8 +45,13 @@ class DriverWriter:
             self.written += len(self.buffer)
             self.buffer = []
         if self.leases and self.sampler is not None:
-            ray.get([self.sampler.commit.remote(worker, ids, None) for worker, ids in self.leases.items()])
-        self.leases = {}
+            commits = []
+            for worker, ids in self.leases.items():
+                rows = self.rows_of.get(worker, [])
+                archs, failed = count_archs(rows)
+                commits.append(self.sampler.commit.remote(worker, ids, None, archs=archs, failed=failed, rows=len(rows)))
+            ray.get(commits)
+        self.leases, self.rows_of = {}, {}
         self.last_flush = time.monotonic()
 
     def take_written(self) -> int:
