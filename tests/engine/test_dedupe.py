@@ -59,3 +59,29 @@ def test_dedupe_run_scores_each_class_once_and_marks_copies(local_ray, tmp_path)
     again = run_score_all(ScoreJob(**{**job.__dict__, "indices": extra}))
     assert again.skipped == len(indices)
     assert len(Store(str(tmp_path / "s")).read("scores")) == len(extra)
+
+
+@pytest.mark.ray
+def test_a_class_whose_stored_member_failed_is_scored_not_copied(local_ray, tmp_path) -> None:
+    """Issue 14 item 3: a stored representative with only error rows gives its class nothing to copy, so the
+    other members are scored themselves; the counts say so, and a rerun has nothing left to do."""
+    space = get_space("nb201")
+    first, second = _isomorphic_group(1)[:2]
+
+    class BrokenFirst(type(space)):
+        def build(self, arch, num_classes):
+            if arch == space.arch(first):
+                raise ValueError("simulated build failure")
+            return super().build(arch, num_classes)
+
+    base = dict(space="nb201", metrics=["naswot"], batch=BatchSpec("random", batch_size=8, image_size=16),
+                store=str(tmp_path / "s"), dedupe=True, progress=False, num_workers=1)
+    failed = run_score_all(ScoreJob(**base, indices=[first], space_object=BrokenFirst()))
+    assert (failed.scored, failed.failed) == (0, 1)
+    summary = run_score_all(ScoreJob(**base, indices=[first, second]))
+    assert (summary.skipped, summary.scored, summary.failed, summary.shared) == (1, 1, 0, 0)
+    rows = {r["arch_index"]: r for r in Store(str(tmp_path / "s")).read("scores").to_pylist()}
+    assert rows[first]["status"] == "error"
+    assert rows[second]["status"] == "ok" and rows[second]["shared_from"] is None
+    again = run_score_all(ScoreJob(**base, indices=[first, second]))
+    assert (again.skipped, again.scored, again.failed) == (2, 0, 0)
