@@ -77,6 +77,10 @@ class RunSummary:
 
     def lines(self) -> list[str]:
         workers = f"{self.workers} worker" + ("s" if self.workers != 1 else "")
+        if self.requested and self.skipped == self.requested:
+            return [f"run {self.run_id}: nothing to do: all {self.requested} requested architectures are already "
+                    f"stored ({self.wall_seconds:.1f} s)"] + [f"store problem (quarantined, keys rescored): {p}"
+                                                              for p in self.store_problems]
         out = [
             f"run {self.run_id}: requested {self.requested}, already stored {self.skipped}, "
             f"scored {self.scored}, failed {self.failed}, rows written {self.rows_written}",
