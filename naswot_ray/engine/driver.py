@@ -292,13 +292,7 @@ def _scorer_lost(job: ScoreJob, batch: Batch, slot: Slot, exc: BaseException, sa
         summary.requeued += 1
         log.warning("%s lost (%s); its chunks were requeued", slot.name, type(exc).__name__)
     if abandoned:
-        rows = _abandoned_rows(job, batch, abandoned, run_id)
-        writer.add(rows)
-        writer.flush()
-        summary.failed += len(abandoned)
-        summary.failed_outside_leases += len(abandoned)
-        summary.rows_outside_leases += len(rows)
-        progress.update(len(abandoned), failed=summary.failed)
+        _write_abandoned(job, batch, abandoned, run_id, writer, summary, progress)
     pool.died(slot, exc)
 
 
@@ -307,14 +301,20 @@ def _abandon_stuck(job: ScoreJob, batch: Batch, sampler, pool: ScorerPool, write
     workers = [slot.name for slot in pool.usable()]
     stuck = ray.get(sampler.abandon_stuck.remote(workers))
     if stuck:
-        message = f"device errors on every working scorer ({len(workers)}) while scoring this architecture alone"
-        rows = _abandoned_rows(job, batch, stuck, run_id, message)
-        writer.add(rows)
-        writer.flush()
-        summary.failed += len(stuck)
-        summary.failed_outside_leases += len(stuck)
-        summary.rows_outside_leases += len(rows)
-        progress.update(len(stuck), failed=summary.failed)
+        _write_abandoned(job, batch, stuck, run_id, writer, summary, progress, message=(
+            f"device errors on every working scorer ({len(workers)}) while scoring this architecture alone"))
+
+
+def _write_abandoned(job: ScoreJob, batch: Batch, indices: list[int], run_id: str, writer: DriverWriter,
+                     summary: RunSummary, progress: Progress, message: str | None = None) -> None:
+    """Error rows for architectures no scorer could score, written and counted by the driver."""
+    rows = _abandoned_rows(job, batch, indices, run_id, message)
+    writer.add(rows)
+    writer.flush()
+    summary.failed += len(indices)
+    summary.failed_outside_leases += len(indices)
+    summary.rows_outside_leases += len(rows)
+    progress.update(len(indices), failed=summary.failed)
 
 
 def _here():
