@@ -108,6 +108,9 @@ def run_score_all(job: ScoreJob, *, command: str = "score-all",
     run_id = f"{started_at:%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:8]}"
     summary = RunSummary(run_id=run_id)
     store = Store(job.store)
+    # scorers run in other processes with other working directories (and on other nodes): they get the
+    # store's absolute location, never a path relative to where the driver happened to start
+    job.store = store.location
     batch = draw_batch(job.batch)
     session = connect(job.address, dashboard=job.dashboard) if job.address else RaySession(None)
     try:

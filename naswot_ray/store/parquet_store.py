@@ -72,6 +72,11 @@ class Store:
         self.is_local = isinstance(self.fs, pafs.LocalFileSystem)
         self._seq = 0
 
+    @property
+    def location(self) -> str:
+        """Where this store is, the same from any process: an absolute path, or the URI as given."""
+        return self.base if self.is_local else self.root
+
     # -- layout ------------------------------------------------------------------------------
     def table_dir(self, table: str) -> str:
         load_table_providers([table])

@@ -69,3 +69,15 @@ def test_error_rows_are_not_retried_unless_asked(local_ray, tmp_path) -> None:
     assert (retried.skipped, retried.scored) == (1, 1)
     current = store.read("scores")
     assert pc.all(pc.equal(current.column("status"), "ok")).as_py()
+
+
+@pytest.mark.ray
+def test_a_relative_store_path_means_the_drivers_folder_not_the_scorers(local_ray, tmp_path, monkeypatch) -> None:
+    """Scorers write their own parts from Ray worker processes, whose working directory is not the driver's:
+    a relative --store must still land where the user ran the command."""
+    monkeypatch.chdir(tmp_path)
+    job = ScoreJob(space="nb201", metrics=["params"], batch=BatchSpec("random", batch_size=4, image_size=8),
+                   store="./rel-store", indices=[0, 1, 2], num_workers=2, chunk_size=1, progress=False)
+    assert run_score_all(job).scored == 3
+    assert Store(str(tmp_path / "rel-store")).read("scores").num_rows == 3
+    assert job.store == str(tmp_path / "rel-store")
