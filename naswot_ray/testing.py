@@ -62,11 +62,14 @@ class DeviceError(Metric):
     name = "device_error"
     description = "test only: a sticky CUDA error on chosen scorers"
     needs = MetricNeeds(data=False, network=False)
-    options = (Option("broken", str, "*", "scorers whose device is broken: * or scorer-0,scorer-1"),)
+    options = (Option("broken", str, "*", "scorers whose device is broken: * or scorer-0,scorer-1"),
+               Option("healthy_seconds", float, 0.0,
+                      "seconds a healthy scorer spends per architecture (so a broken one surely gets work)"))
 
     def score(self, model: nn.Module | None, batch: Batch, *, seed: int, mode: str, ctx: ScoringContext) -> float:
         if _chosen(ctx.extras.get("worker", ""), str(ctx.options["broken"])):
             raise torch.AcceleratorError("CUDA error: an illegal memory access was encountered")
+        time.sleep(float(ctx.options["healthy_seconds"]))
         return 1.0
 
 

@@ -59,8 +59,9 @@ def test_a_run_goes_on_without_the_slot_that_cannot_start(local_ray, tmp_path) -
 
 def test_a_broken_device_retires_its_scorer_and_its_work_is_done_elsewhere(local_ray, tmp_path) -> None:
     store = tmp_path / "s"
-    summary = run_score_all(_job(store, ["device_error"], metric_options={"device_error": {"broken": "scorer-0"}},
+    summary = run_score_all(_job(store, ["device_error"], metric_options={"device_error": {"broken": "scorer-0", "healthy_seconds": 1.0}},
                                  max_device_errors=2))
+    # the healthy scorer needs ~12 s for the 12 architectures, so the broken one starts while work is left
     assert (summary.scored, summary.failed) == (12, 0)
     assert len(summary.retired) == 1 and "scorer-0 retired after 2 device errors in a row" in summary.retired[0]
     rows = Store(str(store)).read("scores").to_pylist()
