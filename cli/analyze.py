@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from naswot_ray.cli.types import DIGITS, RESAMPLES, SEED
 from naswot_ray.errors import InputError
 from naswot_ray.store import DEFAULT_STORE, Store
 
@@ -73,12 +74,12 @@ def _int_list(text: str | None) -> list[int] | None:
               help="all (every finite score), paper (NASWOT Figure 3: acc > 15 %, 1000-point seeded subsample), or both.")
 @click.option("--ci", default="auto", show_default=True,
               help="95 % intervals: auto (bootstrap up to 3000 points, Fisher-z above), bootstrap, asymptotic, none.")
-@click.option("--bootstrap", "resamples", default=200, show_default=True, type=int, help="Bootstrap resamples.")
-@click.option("--seed", default=1, show_default=True, type=int, help="Seed of the paper subsample and the bootstrap.")
+@click.option("--bootstrap", "resamples", default=200, show_default=True, type=RESAMPLES, help="Bootstrap resamples.")
+@click.option("--seed", default=1, show_default=True, type=SEED, help="Seed of the paper subsample and the bootstrap.")
 @click.option("--out", default=None, type=click.Path(file_okay=False),
               help="Write report.md, report.html, correlations.csv and PNGs here.")
 @click.option("--no-plots", is_flag=True, help="Skip the PNG figures.")
-@click.option("--digits", default=3, show_default=True, type=int, help="Decimals printed for tau and rho.")
+@click.option("--digits", default=3, show_default=True, type=DIGITS, help="Decimals printed for tau and rho.")
 def analyze_command(store: str, spaces: str | None, metrics: str | None, ensembles_text: str | None,
                     ensemble_target: str | None, datasets: str | None, splits: str | None,
                     epochs: str | None, protocol: str, ci: str, resamples: int, seed: int, out: str | None,

@@ -1,7 +1,8 @@
 """How the CLI reports failures: one line on stderr, exit code 2 for bad input, 1 for the environment.
 
 Click's own usage errors print the usage block first; scripts and users asked for one clear line,
-so every bad-input path (ours and click's) is funnelled through :func:`run_cli`.
+so every bad-input path (ours and click's) is funnelled through :func:`run_cli`. A group called with
+nothing after it (``naswot-ray`` alone) is not an error: it prints its help and exits 0.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ EXIT_ENVIRONMENT = 1
 def run_cli(group: click.Group, args: list[str] | None = None) -> None:
     try:
         group.main(args=args, prog_name="naswot-ray", standalone_mode=False)
+    except click.exceptions.NoArgsIsHelpError as exc:
+        click.echo(exc.ctx.get_help())
     except InputError as exc:
         _fail(str(exc))
     except EnvironmentProblem as exc:

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import click
 
+from naswot_ray.accuracies.importer import FORMATS
+from naswot_ray.accuracies.nb101_import import REPEATS as NB101_REPEATS
+from naswot_ray.cli.types import POSITIVE, Choice
 from naswot_ray.store import DEFAULT_STORE, Store
 
 
 @click.command("import-benchmark")
 @click.argument("kind", metavar="BENCHMARK")
 @click.option("--source", required=True, help="Benchmark file, directory or archive (formats above).")
-@click.option("--format", "fmt", default="official", show_default=True, help="official or csv.")
+@click.option("--format", "fmt", default="official", show_default=True, type=Choice(FORMATS), help="official or csv.")
 @click.option("--column", "columns", multiple=True, metavar="CSV_NAME=DATASET:SPLIT:EPOCHS",
               help="CSV only, repeatable: which accuracy a column holds, "
                    "e.g. cifar10valid_oritest=cifar10-valid:ori-test:200.")
@@ -19,14 +22,14 @@ from naswot_ray.store import DEFAULT_STORE, Store
 @click.option("--arch-column", default=None, help="CSV column with architecture strings (default: arch_str, arch, cellstr, ...).")
 @click.option("--index-column", default=None, help="CSV column with architecture indices (default: index, arch_index, ...).")
 @click.option("--params-column", default=None, help="CSV column with parameter counts.")
-@click.option("--params-scale", default=1.0, show_default=True, type=float,
+@click.option("--params-scale", default=1.0, show_default=True, type=POSITIVE,
               help="Multiply --params-column by this (1e6 for a column in millions).")
 @click.option("--flops-column", default=None, help="CSV column with FLOPs.")
-@click.option("--flops-scale", default=1.0, show_default=True, type=float, help="Multiply --flops-column by this.")
+@click.option("--flops-scale", default=1.0, show_default=True, type=POSITIVE, help="Multiply --flops-column by this.")
 @click.option("--train-seconds-column", default=None, help="CSV column with training time in seconds.")
-@click.option("--accuracy-scale", default=None, type=float,
+@click.option("--accuracy-scale", default=None, type=POSITIVE,
               help="Multiply accuracies by this (100 for fractions). Default: values must already be percent.")
-@click.option("--nb101-repeats", default="max", show_default=True,
+@click.option("--nb101-repeats", default="max", show_default=True, type=Choice(NB101_REPEATS),
               help="NB101: aggregate the training repeats by max (NASWOT's choice) or mean.")
 @click.option("--trust-pickle", is_flag=True,
               help="NB201 .pth only: allow arbitrary pickled objects. Use only for files from a trusted source.")

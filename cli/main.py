@@ -1,4 +1,8 @@
-"""The ``naswot-ray`` command group. Each command lives in its own module and registers here."""
+"""The ``naswot-ray`` command group. Each command lives in its own module and registers here.
+
+Once every command is registered, :func:`require_text` gives each free-text parameter the shared
+non-empty type (see :mod:`naswot_ray.cli.types`).
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from naswot_ray.cli.import_benchmark import import_benchmark_command
 from naswot_ray.cli.listing import metrics_command, spaces_command
 from naswot_ray.cli.score import score_all_command
 from naswot_ray.cli.search import search_command
+from naswot_ray.cli.types import require_text
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
@@ -27,6 +32,7 @@ app.add_command(metrics_command)
 app.add_command(import_benchmark_command)
 app.add_command(analyze_command)
 app.add_command(search_command)
+require_text(app)
 
 
 def main(args: list[str] | None = None) -> None:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import click
 
 from naswot_ray.data.sources import BatchSpec
+from naswot_ray.cli.types import BATCH_SIZE, CLASSES, COUNT, GPUS, POSITIVE, SEED, WORKERS, Choice
 from naswot_ray.errors import InputError
-from naswot_ray.engine.job import ScoreJob, parse_index_list
+from naswot_ray.engine.job import BN_MODES, ScoreJob, parse_index_list
 from naswot_ray.metrics import parse_metric_list
 from naswot_ray.options import parse_assignments
 from naswot_ray.spaces import SearchSpace, get_space, space_names
@@ -22,26 +23,26 @@ from naswot_ray.store import DEFAULT_STORE
 @click.option("--data-root", default=None, help="Directory holding the dataset files (default ~/.cache/naswot-ray/data).")
 @click.option("--norm", default=None, help="Normalisation statistics (cifar10, cifar100, imagenet16-120, imagenet); "
               "default: the dataset's own, cifar10 for npz.")
-@click.option("--batch-size", default=128, show_default=True, type=int)
-@click.option("--seed", default=1, show_default=True, type=int, help="Run seed: batch draw, --limit sample, init seeds.")
+@click.option("--batch-size", default=128, show_default=True, type=BATCH_SIZE)
+@click.option("--seed", default=1, show_default=True, type=SEED, help="Run seed: batch draw, --limit sample, init seeds.")
 @click.option("--mode", default=None, help="Metric mode, e.g. naswot reference|clean (default: each metric's default).")
-@click.option("--limit", default=None, type=int, help="Score a seeded uniform sample of N architectures.")
+@click.option("--limit", default=None, type=COUNT, help="Score a seeded uniform sample of N architectures.")
 @click.option("--indices", "indices_text", default=None, help="Score exactly these indices, e.g. 1,5,9 or 0-99.")
 @click.option("--store", default=DEFAULT_STORE, show_default=True, help="Store directory or URI (s3://...).")
 @click.option("--address", default=None, help="Ray cluster address (e.g. auto); default: start a local Ray.")
-@click.option("--num-workers", default=None, type=int, help="Scorer actors (default: one per GPU, else one per CPU).")
-@click.option("--gpus-per-worker", default=None, type=float, help="GPUs per scorer actor; fractions share a GPU.")
-@click.option("--num-classes", default=None, type=int, help="Network head size (default: the dataset's class count).")
-@click.option("--bn-mode", default="train", show_default=True, help="BatchNorm during scoring: train (batch stats) or eval.")
+@click.option("--num-workers", default=None, type=WORKERS, help="Scorer actors (default: one per GPU, else one per CPU).")
+@click.option("--gpus-per-worker", default=None, type=GPUS, help="GPUs per scorer actor; fractions share a GPU.")
+@click.option("--num-classes", default=None, type=CLASSES, help="Network head size (default: the dataset's class count).")
+@click.option("--bn-mode", default="train", show_default=True, type=Choice(BN_MODES), help="BatchNorm during scoring: train (batch stats) or eval.")
 @click.option("--device", default=None, help="Force a device (cpu, cuda); default: cuda when the worker has a GPU.")
-@click.option("--chunk-size", default=None, type=int, help="Architectures per lease (default: automatic).")
+@click.option("--chunk-size", default=None, type=COUNT, help="Architectures per lease (default: automatic).")
 @click.option("--channels-last/--no-channels-last", default=None, help="NHWC memory format (default: on for CPU workers, ~1.5x faster; values differ from NCHW "
               "only by float summation order).")
 @click.option("--retry-errors", is_flag=True, help="Rescore keys stored with status=error.")
 @click.option("--dedupe", is_flag=True,
               help="Score one architecture per isomorphism class (NB201: 6,466 of 15,625) and copy its rows to "
                    "the others, marked with shared_from.")
-@click.option("--arch-timeout", default=None, type=float,
+@click.option("--arch-timeout", default=None, type=POSITIVE,
               help="Seconds allowed per architecture; slower ones become error rows and the run goes on.")
 @click.option("--space-option", "space_option_items", multiple=True, metavar="KEY=VALUE",
               help="A space option (see `naswot-ray spaces --details SPACE`), e.g. stem_channels=16; repeatable.")
@@ -51,17 +52,17 @@ from naswot_ray.store import DEFAULT_STORE
 @click.option("--nb201-model", default=None, help="Alias of --space-option model=nb201|samsung (nb201).")
 @click.option("--nds-data", default=None, help="Alias of --space-option data_file=PATH (nds_*).")
 @click.option("--nds-compat", default=None, help="Alias of --space-option compat=nds|naswot (nds_*).")
-@click.option("--max-start-failures", default=3, show_default=True, type=int,
+@click.option("--max-start-failures", default=3, show_default=True, type=COUNT,
               help="Retire a scorer slot whose scorer fails to start this many times in a row (its own error is "
                    "reported; the run stops with exit 1 when no scorer can work).")
-@click.option("--max-device-errors", default=3, show_default=True, type=int,
+@click.option("--max-device-errors", default=3, show_default=True, type=COUNT,
               help="Retire a scorer after this many device (e.g. CUDA) errors in a row; its work goes to others.")
-@click.option("--wait-for-resources", default=600.0, show_default=True, type=float,
+@click.option("--wait-for-resources", default=600.0, show_default=True, type=POSITIVE,
               help="With --address: seconds to wait for resources (e.g. GPU nodes an autoscaler adds) before "
                    "failing when no scorer could start.")
-@click.option("--flush-rows", default=2000, show_default=True, type=int, hidden=True,
+@click.option("--flush-rows", default=2000, show_default=True, type=COUNT, hidden=True,
               help="Write a part file every N rows (smaller = less lost on a crash, more files).")
-@click.option("--flush-seconds", default=60.0, show_default=True, type=float, hidden=True,
+@click.option("--flush-seconds", default=60.0, show_default=True, type=POSITIVE, hidden=True,
               help="Write a part file at least this often.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 @click.option("--no-dashboard", is_flag=True, help="Start the local Ray without its dashboard.")

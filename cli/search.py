@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from naswot_ray.cli.types import BATCH_SIZE, COUNT, EPOCHS, GPUS, POSITIVE, SEED, WORKERS
 from naswot_ray.errors import InputError
 from naswot_ray.store import DEFAULT_STORE
 
@@ -46,36 +47,36 @@ class _SearchCommand(click.Command):
 @click.option("--space", default="nb201", show_default=True, help="Search space (see `naswot-ray spaces`).")
 @click.option("--n", "n_text", default=None, metavar="N[,N...]",
               help="naswot: architectures scored per run (default 10,100,1000); random: queries per run.")
-@click.option("--runs", default=None, type=int, help="Independent runs per setting (default: 500 naswot/random, 50 rea/area).")
+@click.option("--runs", default=None, type=COUNT, help="Independent runs per setting (default: 500 naswot/random, 50 rea/area).")
 @click.option("--scores-from-store", "score_source", flag_value="store", default=None,
               help="Use scores already in the store (default for naswot/area).")
 @click.option("--live", "score_source", flag_value="live",
               help="Score drawn architectures now on the engine's scorer actors (rows are added to the store).")
 @click.option("--within-scored", is_flag=True,
               help="Draw scored candidates only from architectures with a stored score (not the paper's protocol).")
-@click.option("--budget-queries", default=None, type=float, metavar="Q", help="Budget: Q trained-accuracy queries.")
-@click.option("--budget-seconds", default=None, type=float, metavar="S",
+@click.option("--budget-queries", default=None, type=POSITIVE, metavar="Q", help="Budget: Q trained-accuracy queries.")
+@click.option("--budget-seconds", default=None, type=POSITIVE, metavar="S",
               help="Budget: S simulated seconds (benchmark training times; AREA also pays its scoring time).")
-@click.option("--population", default=None, type=int, help="REA/AREA population P (default 10).")
-@click.option("--sample-size", default=None, type=int, help="REA/AREA tournament size S, drawn with replacement (default 3).")
-@click.option("--candidates", default=None, type=int, help="AREA: candidates M scored before evolution (default 20).")
+@click.option("--population", default=None, type=COUNT, help="REA/AREA population P (default 10).")
+@click.option("--sample-size", default=None, type=COUNT, help="REA/AREA tournament size S, drawn with replacement (default 3).")
+@click.option("--candidates", default=None, type=COUNT, help="AREA: candidates M scored before evolution (default 20).")
 @click.option("--param", "params", multiple=True, metavar="KEY=VALUE", help="Algorithm-specific option (repeatable).")
 @click.option("--fitness", default=None, metavar="DATASET:SPLIT:EPOCHS",
               help="Accuracy the search optimises (default cifar10-valid:x-valid:12 where imported, else :200).")
-@click.option("--report-epochs", default=None, type=int,
+@click.option("--report-epochs", default=None, type=EPOCHS,
               help="Training budget of the reported accuracies (default: the largest imported, 200 on NB201).")
-@click.option("--seed", default=1, show_default=True, type=int, help="Search seed; run r's seed derives from (seed, r).")
+@click.option("--seed", default=1, show_default=True, type=SEED, help="Search seed; run r's seed derives from (seed, r).")
 @click.option("--metric", default="naswot", show_default=True, help="Score used by naswot/area.")
 @click.option("--mode", default=None, help="Metric mode of the score (stored: filter; live: as score-all --mode).")
-@click.option("--score-seed", default=None, type=int,
+@click.option("--score-seed", default=None, type=SEED,
               help="Seed of the score (stored: filter by the score-all --seed; live: batch/init seed, default 1).")
 @click.option("--batch", default=None, metavar="SHA256_PREFIX", help="Stored: pick the score variant of this batch.")
 @click.option("--dataset", default="cifar10", show_default=True, help="Live: mini-batch source (as score-all).")
 @click.option("--data-root", default=None, help="Live: directory holding the dataset files.")
 @click.option("--norm", default=None, help="Live: normalisation statistics.")
-@click.option("--batch-size", default=128, show_default=True, type=int, help="Live: images in the scoring batch.")
-@click.option("--num-workers", default=None, type=int, help="Live: scorer actors (default one per CPU or GPU).")
-@click.option("--gpus-per-worker", default=None, type=float, help="Live: GPUs per scorer actor.")
+@click.option("--batch-size", default=128, show_default=True, type=BATCH_SIZE, help="Live: images in the scoring batch.")
+@click.option("--num-workers", default=None, type=WORKERS, help="Live: scorer actors (default one per CPU or GPU).")
+@click.option("--gpus-per-worker", default=None, type=GPUS, help="Live: GPUs per scorer actor.")
 @click.option("--device", default=None, help="Live: force a device (cpu, cuda).")
 @click.option("--address", default=None, help="Ray cluster address (e.g. auto); default: a local Ray when Ray is used.")
 @click.option("--executor", default="auto", show_default=True,

@@ -15,6 +15,7 @@ from collections.abc import Callable
 import click
 import numpy as np
 
+from naswot_ray.cli.types import WORKERS
 from naswot_ray.errors import InputError
 from naswot_ray.spaces import SPACES, space_names
 from naswot_ray.spaces.nb101.space import NB101Space
@@ -85,7 +86,7 @@ def resolve_buildable(name: str) -> str:
 
 @click.command("build", short_help="Build (or verify) the cached tables of a space (nb101: its cell table).")
 @click.argument("name")
-@click.option("--workers", default=os.cpu_count() or 1, show_default="number of CPUs", type=click.IntRange(min=1),
+@click.option("--workers", default=os.cpu_count() or 1, show_default="number of CPUs", type=WORKERS,
               help="Processes hashing NB101 cells in parallel.")
 @click.option("--rebuild", is_flag=True, help="Enumerate again even if a valid table is cached.")
 def build_command(name: str, workers: int, rebuild: bool) -> None:

@@ -45,7 +45,7 @@ def test_spaces_and_metrics_list_one_line_each(capsys) -> None:
     (["--dataset", "cifar10", "--data-root", "/nonexistent/dir"], "data root '/nonexistent/dir' does not exist"),
     (["--dataset", "npz:/nonexistent.npz"], "npz file '/nonexistent.npz' does not exist"),
     (["--mode", "fancy"], "unknown mode 'fancy'"),
-    (["--limit", "abc"], "'abc' is not a valid integer"),
+    (["--limit", "abc"], "'abc' is not an integer; expected an integer >= 1"),
 ])
 def test_bad_input_is_one_line_exit_2_and_nothing_written(tmp_path, capsys, args, fragment) -> None:
     store = tmp_path / "store"
