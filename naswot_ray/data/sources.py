@@ -6,8 +6,12 @@ Names: ``cifar10``, ``cifar100`` (torchvision datasets, downloaded where the net
 
 Every source draws ``batch_size`` distinct training images with a seeded generator, un-augmented,
 and returns them normalised with the provenance needed to redraw them. :func:`check_batch_spec`
-validates a request without reading any pixels, so the CLI can reject bad input before it writes
-or starts anything.
+validates a request without drawing a batch, so the CLI can reject bad input before it writes or
+starts anything. Labels are checked there too, because a wrong label is never loud later: an npz
+whose label count differs from its image count is an error (it used to drop the labels and let
+label-reading metrics run on random ones), and when a metric reads labels, every label of the source
+must be a class of the network head (it used to turn every architecture into an error row while
+the run exited 0).
 """
 
 from __future__ import annotations
@@ -61,8 +65,12 @@ class BatchSpec:
         return NUM_CLASSES.get(self.kind, self.num_classes)
 
 
-def check_batch_spec(spec: BatchSpec) -> None:
-    """Reject bad requests with one clear line, reading as little as possible."""
+def check_batch_spec(spec: BatchSpec, *, head_classes: int | None = None) -> None:
+    """Reject bad requests with one clear line, reading as little as possible.
+
+    ``head_classes``: the network head's class count when a requested metric reads labels; every label
+    the source can hold must then be one of its classes.
+    """
     if spec.kind not in ("cifar10", "cifar100", "imagenet16-120", "random", "npz"):
         raise InputError(f"unknown dataset {spec.dataset!r}; valid choices: {', '.join(DATASET_NAMES)}")
     if spec.batch_size < 2:
@@ -73,8 +81,32 @@ def check_batch_spec(spec: BatchSpec) -> None:
         raise InputError(f"data root {spec.data_root!r} does not exist or is not a directory")
     if spec.kind == "imagenet16-120":
         _imagenet16_files(_root(spec))
+    labels: np.ndarray | None = None
     if spec.kind == "npz":
-        _load_npz(spec.dataset[len("npz:"):], header_only=True)
+        images, labels, _ = _load_npz(spec.dataset[len("npz:"):], header_only=True)
+        if len(images) < spec.batch_size:
+            raise InputError(f"dataset {spec.dataset!r} has {len(images)} images, fewer than batch size {spec.batch_size}")
+    if head_classes is not None:
+        _check_labels_fit(spec, labels, head_classes)
+
+
+def _check_labels_fit(spec: BatchSpec, npz_labels: np.ndarray | None, head_classes: int) -> None:
+    """Every label the source can hold is a class of a ``head_classes``-way head (whole source, not one draw,
+    so the answer does not depend on the seed)."""
+    if spec.kind == "npz" and npz_labels is not None:
+        low, high = int(npz_labels.min()), int(npz_labels.max())
+        what = f"npz file {spec.dataset[len('npz:'):]!r} has labels {low}..{high}"
+    elif spec.kind in NUM_CLASSES:
+        low, high = 0, NUM_CLASSES[spec.kind] - 1
+        what = f"dataset {spec.dataset!r} has labels 0..{high}"
+    else:  # random labels (and npz files without labels) are drawn in 0..num_classes-1
+        low, high = 0, spec.num_classes - 1
+        what = f"random labels run 0..{high}"
+    if low < 0:
+        raise InputError(f"{what}; labels must be class indices >= 0")
+    if high >= head_classes:
+        raise InputError(f"{what} but the network head has {head_classes} classes and a requested metric reads "
+                         f"labels; pass --num-classes {high + 1} (or request only metrics that read no labels)")
 
 
 def draw_batch(spec: BatchSpec) -> Batch:
@@ -199,8 +231,14 @@ def _load_npz(path_text: str, *, header_only: bool) -> tuple[np.ndarray, np.ndar
     if images.dtype != np.uint8 or images.ndim != 4 or images.shape[-1] not in (1, 3):
         raise InputError(f"npz file {path_text!r}: array {key!r} must be uint8 NHWC with 1 or 3 channels, "
                          f"got {images.dtype} {tuple(images.shape)}")
+    if labels is not None:
+        label_key = {"x": "y", "x_train": "y_train"}[key]
+        if labels.ndim != 1 or labels.dtype.kind not in "iu":
+            raise InputError(f"npz file {path_text!r}: labels {label_key!r} must be a 1-D integer array, got "
+                             f"{labels.dtype} {tuple(labels.shape)}")
+        if len(labels) != len(images):
+            raise InputError(f"npz file {path_text!r} has {len(images)} images under {key!r} but {len(labels)} labels "
+                             f"under {label_key!r}; expected one label per image")
     if images.shape[-1] == 1:
         images = np.repeat(images, 3, axis=-1)
-    if labels is not None and len(labels) != len(images):
-        labels = None
     return images, labels, str(path.resolve())

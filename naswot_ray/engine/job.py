@@ -104,6 +104,10 @@ class ScoreJob:
         """Network head size: ``--num-classes`` if given, else the dataset's class count."""
         return self.num_classes if self.num_classes is not None else self.batch.dataset_classes
 
+    def reads_labels(self) -> bool:
+        """Whether a requested metric reads the run batch's labels (they must then fit the head)."""
+        return any(r.batch_needs.labels and r.batch_needs.source == "run" for r in self.metric_requests())
+
     def metric_modes(self) -> dict[str, str]:
         return {r.name: r.mode for r in self.metric_requests()}
 
@@ -170,7 +174,7 @@ class ScoreJob:
         if self.write_path not in WRITE_PATHS:
             raise InputError(f"unknown write path {self.write_path!r}; valid choices: {', '.join(WRITE_PATHS)}")
         self.metric_requests()
-        check_batch_spec(self.batch)
+        check_batch_spec(self.batch, head_classes=self.head_classes if self.reads_labels() else None)
 
     def config(self) -> dict:
         """The job as plain data (the space object is described by its name and options)."""

@@ -101,3 +101,41 @@ def test_imagenet16_official_pickles(tmp_path) -> None:
     empty.mkdir()
     with pytest.raises(InputError, match="ImageNet16-120 not found"):
         check_batch_spec(BatchSpec("imagenet16-120", data_root=str(empty), batch_size=4))
+
+
+def test_npz_labels_must_match_the_images_one_to_one(tmp_path) -> None:
+    """A label count that differs from the image count used to drop the labels silently (random ones were used)."""
+    path = tmp_path / "short.npz"
+    np.savez(path, x=np.zeros((10, 32, 32, 3), np.uint8), y=np.arange(9))
+    with pytest.raises(InputError, match=r"has 10 images under 'x' but 9 labels under 'y'; expected one label per image"):
+        check_batch_spec(BatchSpec(f"npz:{path}", batch_size=4))
+    with pytest.raises(InputError, match="9 labels"):
+        draw_batch(BatchSpec(f"npz:{path}", batch_size=4))
+    np.savez(path, x=np.zeros((10, 32, 32, 3), np.uint8), y=np.zeros(10, np.float32))
+    with pytest.raises(InputError, match="labels 'y' must be a 1-D integer array, got float32"):
+        check_batch_spec(BatchSpec(f"npz:{path}", batch_size=4))
+
+
+def test_npz_with_fewer_images_than_the_batch_is_rejected_before_drawing(tmp_path) -> None:
+    path = _write_npz(tmp_path / "few.npz", n=5)
+    with pytest.raises(InputError, match="has 5 images, fewer than batch size 8"):
+        check_batch_spec(BatchSpec(f"npz:{path}", batch_size=8))
+
+
+def test_labels_outside_the_head_are_rejected_when_a_metric_reads_them(tmp_path) -> None:
+    path = tmp_path / "twelve.npz"
+    labels = np.arange(40) % 13  # 0..12
+    np.savez(path, x=np.zeros((40, 32, 32, 3), np.uint8), y=labels)
+    spec = BatchSpec(f"npz:{path}", batch_size=8)
+    check_batch_spec(spec)  # no metric reads labels: fine
+    check_batch_spec(spec, head_classes=13)
+    with pytest.raises(InputError) as err:
+        check_batch_spec(spec, head_classes=10)
+    assert "has labels 0..12 but the network head has 10 classes" in str(err.value)
+    assert "--num-classes 13" in str(err.value) and "\n" not in str(err.value)
+    with pytest.raises(InputError, match=r"dataset 'cifar100' has labels 0\.\.99 but the network head has 10 classes"):
+        check_batch_spec(BatchSpec("cifar100"), head_classes=10)
+    check_batch_spec(BatchSpec("random", num_classes=7), head_classes=7)
+    np.savez(path, x=np.zeros((40, 32, 32, 3), np.uint8), y=labels - 1)
+    with pytest.raises(InputError, match=r"has labels -1\.\.11; labels must be class indices >= 0"):
+        check_batch_spec(spec, head_classes=100)
