@@ -69,7 +69,8 @@ def import_benchmark_command(kind: str, source: str, fmt: str, columns: tuple[st
                               nb101_repeats=nb101_repeats, trust_pickle=trust_pickle)
     click.echo(f"imported {result.table.num_rows} accuracies of {result.architectures} architectures "
                f"({result.kind} -> space {result.space}) into {store}")
-    for dataset, split, epochs, count in result.columns():
-        click.echo(f"  {dataset}:{split}:{epochs}  {count} architectures")
+    for dataset, split, epochs, count, skipped in result.columns():
+        click.echo(f"  {dataset}:{split}:{epochs}  {count} architectures"
+                   + (f" ({skipped} listed without a value: not imported)" if skipped else ""))
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)

@@ -11,11 +11,14 @@ rows may instead give ``adjacency`` + ``ops`` columns or a ``hash`` column (see 
 
 The whole file is checked before a table is returned: unknown columns, non-numeric cells, values
 outside 0..100 %, duplicate architectures and unknown architectures all raise one-line InputErrors that
-name the file. Empty cells are skipped (a partial table imports what it has).
+name the file. Empty cells are skipped and counted per column (a partial table imports what it has and
+the import says how many it skipped). Scale factors must be finite and positive: a zero scale used to
+store every value as 0.0, or be applied as x1 while the provenance said x0.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -69,6 +72,12 @@ class CsvOptions:
     accuracy_scale: float | None = None
     warnings: list[str] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        for flag, value in (("--params-scale", self.params_scale), ("--flops-scale", self.flops_scale),
+                            ("--accuracy-scale", self.accuracy_scale)):
+            if value is not None and not (math.isfinite(float(value)) and float(value) > 0):
+                raise InputError(f"{flag} {value!r} is not a positive finite number; expected a factor > 0, e.g. 1e6")
+
 
 def read_csv(path: str | Path) -> tuple[Path, pd.DataFrame]:
     """The file as a DataFrame of strings-or-numbers; unreadable or empty files raise InputError."""
@@ -110,17 +119,19 @@ def import_csv(path: str | Path, space: SearchSpace, options: CsvOptions,
         raise InputError("two --column mappings point at the same DATASET:SPLIT:EPOCHS; map each target once")
 
     indices, archs = _architectures(frame, space, options, origin, available, arch_texts)
-    note = f"accuracy x{options.accuracy_scale:g}" if options.accuracy_scale not in (None, 1.0) else ""
+    scale = 1.0 if options.accuracy_scale is None else float(options.accuracy_scale)
+    note = f"accuracy x{scale:g}" if scale != 1.0 else ""
     rows = AccuracyRows(space.name, file_source(file, note), origin)
     params = _counts(_numeric(frame, options.params_column, origin, options.params_scale))
     flops = _counts(_numeric(frame, options.flops_column, origin, options.flops_scale))
     seconds = _numeric(frame, options.train_seconds_column, origin, 1.0)
     for mapping in options.columns:
-        values = _numeric(frame, mapping.csv_name, origin, options.accuracy_scale or 1.0)
+        values = _numeric(frame, mapping.csv_name, origin, scale)
         assert values is not None
         present = ~np.isnan(values)
         if not present.any():
             raise InputError(f"{origin}: column {mapping.csv_name!r} has no numbers")
+        rows.skip(mapping.target, int((~present).sum()))
         if options.accuracy_scale is None and np.nanmax(values) <= 1.0:
             raise InputError(f"{origin}: column {mapping.csv_name!r} holds values <= 1 (fractions?); accuracies must "
                              "be percent: pass --accuracy-scale 100 (or --accuracy-scale 1 to import them as they are)")

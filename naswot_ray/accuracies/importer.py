@@ -8,7 +8,7 @@ exactly as it was.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
@@ -49,17 +49,23 @@ class ImportResult:
     table: pa.Table
     warnings: list[str]
     written: str | None = None
+    #: column label -> architectures the source lists without a value there (skipped, not imported)
+    missing: dict[str, int] = field(default_factory=dict)
 
     @property
     def architectures(self) -> int:
         return len(set(self.table.column("arch_index").to_pylist()))
 
-    def columns(self) -> list[tuple[str, str, int, int]]:
-        """(dataset, split, epochs, rows) per accuracy column, sorted."""
+    def columns(self) -> list[tuple[str, str, int, int, int]]:
+        """(dataset, split, epochs, rows, skipped) per accuracy column, sorted; ``skipped`` counts the
+        architectures the source lists without a value in that column."""
         counts: dict[tuple[str, str, int], int] = {}
         for key in zip(*(self.table.column(c).to_pylist() for c in ("dataset", "split", "epochs"))):
             counts[key] = counts.get(key, 0) + 1
-        return [(*key, n) for key, n in sorted(counts.items())]
+        for label in self.missing:  # a column the source names but never fills is listed too
+            dataset, split, epochs = label.rsplit(":", 2)
+            counts.setdefault((dataset, split, int(epochs)), 0)
+        return [(*key, n, self.missing.get(f"{key[0]}:{key[1]}:{key[2]}", 0)) for key, n in sorted(counts.items())]
 
 
 def read_benchmark(kind: str, source: str | Path, *, fmt: str = "official", csv_options: CsvOptions | None = None,
@@ -87,7 +93,7 @@ def read_benchmark(kind: str, source: str | Path, *, fmt: str = "official", csv_
         rows, warnings = import_nb101_json(source, space, repeats=nb101_repeats)
     else:
         rows, warnings = import_nds(source, space)
-    return ImportResult(kind, space.name, rows.table(), warnings)
+    return ImportResult(kind, space.name, rows.table(), warnings, missing=dict(rows.missing))
 
 
 def import_benchmark(store: Store, kind: str, source: str | Path, **options) -> ImportResult:

@@ -83,6 +83,7 @@ def import_nb101_json(path: str | Path, space: SearchSpace, *, repeats: str = "m
             for split, field in SPLIT_FIELDS.items():
                 values = _values(runs, field, origin, key, required=split == "test")
                 if values is None:
+                    rows.skip(AccuracyColumn("cifar10", split, epochs))
                     continue
                 rows.add(arch_index=index, arch=module_hash, column=AccuracyColumn("cifar10", split, epochs),
                          accuracy=100.0 * float(aggregate(values)), params=_number(params),

@@ -92,13 +92,22 @@ class AccuracyColumn:
 class AccuracyRows:
     """Column buffers for one import; :meth:`table` checks identities are unique before anything is written.
 
-    ``origin`` names the file in error messages, so a duplicate says where it came from.
+    ``origin`` names the file in error messages, so a duplicate says where it came from. Readers call
+    :meth:`skip` for every architecture a source lists without a value in a column, so a partial table
+    says how partial it is instead of silently importing fewer rows.
     """
 
     space: str
     source: str
     origin: str
     _cols: dict[str, list] = field(default_factory=lambda: {name: [] for name in ACCURACIES_SCHEMA.names})
+    #: column label -> architectures the source lists without a value there (not imported)
+    missing: dict[str, int] = field(default_factory=dict)
+
+    def skip(self, column: AccuracyColumn, count: int = 1) -> None:
+        """Record ``count`` architectures without a value in ``column`` (reported, not imported)."""
+        if count:
+            self.missing[column.label] = self.missing.get(column.label, 0) + int(count)
 
     def add(self, *, arch_index: int, arch: str, column: AccuracyColumn, accuracy: float,
             params: float | None = None, flops: float | None = None, train_seconds: float | None = None) -> None:

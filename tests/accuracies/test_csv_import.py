@@ -44,10 +44,11 @@ def test_arch_column_index_column_and_empty_cells(tmp_path: Path) -> None:
     space = get_space("nb201")
     text = "index,arch_str,acc,params_M\n" + "".join(
         f"{i},{space.arch(i)},{'' if i == 2 else 50 + i},{0.1 * (i + 1)}\n" for i in range(4))
-    frame = read_benchmark("nb201", _csv(tmp_path, text), fmt="csv",
-                           csv_options=_options("acc=cifar100:x-valid:12", params_column="params_M",
-                                                params_scale=1e6)).table.to_pandas()
-    assert list(frame["arch_index"]) == [0, 1, 3]  # the empty cell is skipped
+    result = read_benchmark("nb201", _csv(tmp_path, text), fmt="csv",
+                            csv_options=_options("acc=cifar100:x-valid:12", params_column="params_M", params_scale=1e6))
+    frame = result.table.to_pandas()
+    assert list(frame["arch_index"]) == [0, 1, 3]  # the empty cell is skipped, and counted
+    assert result.columns() == [("cifar100", "x-valid", 12, 3, 1)]
     assert list(frame["accuracy"]) == [50.0, 51.0, 53.0]
     assert list(frame["params"]) == [100000.0, 200000.0, 400000.0]
     assert list(frame["arch"]) == [space.arch(i) for i in (0, 1, 3)]
@@ -108,3 +109,21 @@ def test_shared_12_epoch_minibench_imports_with_epochs_12(tmp_path: Path) -> Non
     frame = result.table.to_pandas()
     assert result.architectures == 15_625 and set(frame["epochs"]) == {12}
     assert frame[(frame.dataset == "cifar10") & (frame.split == "ori-test")]["accuracy"].max() == pytest.approx(89.16)
+
+
+@pytest.mark.parametrize("flag, value", [("params_scale", 0.0), ("flops_scale", -1e6), ("accuracy_scale", 0.0),
+                                         ("params_scale", float("nan")), ("accuracy_scale", float("inf"))])
+def test_scale_factors_must_be_positive_and_finite(flag: str, value: float) -> None:
+    """A zero scale stored every value as 0.0 (params) or was applied as x1 while the provenance said x0 (accuracy)."""
+    with pytest.raises(InputError, match=f"--{flag.replace('_', '-')} .* is not a positive finite number"):
+        _options("acc=cifar10:ori-test:200", **{flag: value})
+
+
+def test_accuracy_scale_is_applied_as_recorded_in_the_provenance(tmp_path: Path) -> None:
+    space = get_space("nb201")
+    text = "arch_str,acc\n" + "".join(f"{space.arch(i)},{0.5 + i / 100}\n" for i in range(3))
+    result = read_benchmark("nb201", _csv(tmp_path, text), fmt="csv",
+                            csv_options=_options("acc=cifar10:ori-test:200", accuracy_scale=100))
+    table = result.table.to_pandas()
+    assert list(table["accuracy"]) == pytest.approx([50.0, 51.0, 52.0])
+    assert set(table["source"]) == {table["source"][0]} and "accuracy x100" in table["source"][0]
