@@ -79,8 +79,7 @@ class RunSummary:
         workers = f"{self.workers} worker" + ("s" if self.workers != 1 else "")
         if self.requested and self.skipped == self.requested:
             return [f"run {self.run_id}: nothing to do: all {self.requested} requested architectures are already "
-                    f"stored ({self.wall_seconds:.1f} s)"] + [f"store problem (quarantined, keys rescored): {p}"
-                                                              for p in self.store_problems]
+                    f"stored ({self.wall_seconds:.1f} s)"] + self._store_problem_lines()
         out = [
             f"run {self.run_id}: requested {self.requested}, already stored {self.skipped}, "
             f"scored {self.scored}, failed {self.failed}, rows written {self.rows_written}",
@@ -91,8 +90,13 @@ class RunSummary:
         ]
         out += [f"scorer retired: {reason}" for reason in self.retired]
         out += [f"scorer start failed: {problem}" for problem in self.start_failures]
-        out += [f"store problem (quarantined, keys rescored): {p}" for p in self.store_problems]
-        return out
+        return out + self._store_problem_lines()
+
+    def _store_problem_lines(self) -> list[str]:
+        # What happened to an unreadable part: it was moved aside, so its rows no longer count; which keys it
+        # held cannot be read, so all the run can say is that it scored every requested key no readable part holds.
+        return [f"store problem: unreadable part moved to quarantine/, its rows no longer count (this run scored "
+                f"every requested key that no readable part holds): {p}" for p in self.store_problems]
 
 
 def run_score_all(job: ScoreJob, *, command: str = "score-all",

@@ -13,6 +13,11 @@ user cache directory, ``$NASWOT_RAY_CACHE`` (a directory) if set, else ``~/.cach
   the matrix and ops are the benchmark's stored (first-found) form;
 * written to a temporary file and ``os.replace``-d into place, under a file lock, so concurrent
   first users neither read a half-written file nor all build it.
+
+Building takes about two minutes of CPU for the full space. With ``progress`` the build shows its own
+progress bar (cells hashed, of 423,624) on stderr, so a first run says what it is doing instead of
+sitting at 0 % of its scoring bar; ``score-all`` builds it in the driver, with the bar, before any
+scorer starts (:func:`naswot_ray.cli.spaces_build.prepare_for_run`).
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import sys
 import tempfile
 import threading
 import time
@@ -171,15 +177,22 @@ def _exclusive(path: Path) -> Iterator[None]:
 
 
 def build_nb101_cache(path: str | Path | None = None, workers: int = 1, max_vertices: int = MAX_VERTICES,
-                      on_vertex_count: Callable[[EnumeratedCells], None] | None = None) -> Path:
+                      on_vertex_count: Callable[[EnumeratedCells], None] | None = None,
+                      progress: bool = False) -> Path:
     """Enumerate the cells and (re)write the cache file; returns its path.
 
-    ``on_vertex_count`` is passed to :func:`enumerate_cells` (progress, e.g. ``naswot-ray spaces build``).
+    ``on_vertex_count`` is passed to :func:`enumerate_cells` (e.g. ``naswot-ray spaces build`` prints each
+    V); ``progress`` shows a bar of cells hashed on stderr.
     """
+    from tqdm import tqdm
+
     check_vertex_count(max_vertices)
     target = Path(path) if path is not None else default_cache_path(max_vertices)
     started = time.perf_counter()
-    groups = enumerate_cells(max_vertices, workers=workers, on_vertex_count=on_vertex_count)
+    with tqdm(total=expected_size(max_vertices), desc="building the NB101 cell table", unit="cell",
+              disable=not progress, file=sys.stderr, dynamic_ncols=True, unit_scale=True) as bar:
+        groups = enumerate_cells(max_vertices, workers=workers, on_vertex_count=on_vertex_count,
+                                 on_hashed=bar.update)
     table = table_from_groups(groups, max_vertices)
     write_table(table, target)
     log.info("NB101 cell table (%d cells) written to %s in %.1f s", len(table), target, time.perf_counter() - started)
@@ -190,8 +203,10 @@ _MEMO: dict[tuple[int, Path], NB101Table] = {}
 _MEMO_LOCK = threading.Lock()
 
 
-def load_nb101_table(max_vertices: int = MAX_VERTICES, path: str | Path | None = None, workers: int = 1) -> NB101Table:
-    """The cell table, read from the cache; built there first if missing or unreadable.
+def load_nb101_table(max_vertices: int = MAX_VERTICES, path: str | Path | None = None, workers: int = 1,
+                     *, progress: bool = False) -> NB101Table:
+    """The cell table, read from the cache; built there first if missing or unreadable (``progress``: with a
+    progress bar on stderr).
 
     Memoised per (max_vertices, path) within the process, so every space object shares one copy.
     """
@@ -202,11 +217,17 @@ def load_nb101_table(max_vertices: int = MAX_VERTICES, path: str | Path | None =
     key = (max_vertices, target)
     with _MEMO_LOCK:
         if key not in _MEMO:
-            _MEMO[key] = _read_or_build(max_vertices, target, workers)
+            _MEMO[key] = _read_or_build(max_vertices, target, workers, progress)
         return _MEMO[key]
 
 
-def _read_or_build(max_vertices: int, path: Path, workers: int) -> NB101Table:
+def is_cached(max_vertices: int = MAX_VERTICES, path: str | Path | None = None) -> bool:
+    """Whether a valid table is already cached (or loaded in this process): loading it is then quick."""
+    target = Path(path).expanduser().resolve() if path is not None else default_cache_path(max_vertices).resolve()
+    return (max_vertices, target) in _MEMO or _read(target, max_vertices) is not None
+
+
+def _read_or_build(max_vertices: int, path: Path, workers: int, progress: bool = False) -> NB101Table:
     table = _read(path, max_vertices)
     if table is not None:
         return table
@@ -219,7 +240,7 @@ def _read_or_build(max_vertices: int, path: Path, workers: int) -> NB101Table:
                 path,
                 ", about a minute of CPU" if max_vertices == MAX_VERTICES else "",
             )
-            build_nb101_cache(path, workers=workers, max_vertices=max_vertices)
+            build_nb101_cache(path, workers=workers, max_vertices=max_vertices, progress=progress)
             table = _read(path, max_vertices)
     if table is None:
         raise RuntimeError(f"NB101 cell table at {path} could not be read back after building it")

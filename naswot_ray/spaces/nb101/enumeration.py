@@ -172,18 +172,23 @@ def _hash_tasks(num_vertices: int, bits: np.ndarray, labels: np.ndarray, block: 
         )
 
 
-def enumerate_vertex_count(num_vertices: int, pool: Pool | None = None) -> EnumeratedCells:
+def enumerate_vertex_count(num_vertices: int, pool: Pool | None = None,
+                           on_hashed: Callable[[int], None] | None = None) -> EnumeratedCells:
     """Unique cells with exactly ``num_vertices`` vertices, first-found representative each.
 
     ``pool`` (optional) hashes the representatives in parallel; results are merged in order, so the
-    answer never depends on the number of workers.
+    answer never depends on the number of workers. ``on_hashed`` gets the size of each hashed block.
     """
     bits, labels = _first_of_each_class(num_vertices, full_dag_bits(num_vertices))
     tasks = _hash_tasks(num_vertices, bits, labels, block=_HASH_BLOCK)
     # small V runs in-process, which also hides the pool's start-up (spawned workers import torch)
     use_pool = pool is not None and len(bits) >= _MIN_CELLS_FOR_POOL
     blocks = pool.imap(_hash_block, tasks) if use_pool else map(_hash_block, tasks)
-    hashes = [h for block in blocks for h in block]
+    hashes: list[str] = []
+    for block in blocks:
+        hashes.extend(block)
+        if on_hashed is not None:
+            on_hashed(len(block))
     seen: set[str] = set()
     keep = np.zeros(len(hashes), dtype=bool)
     for i, h in enumerate(hashes):
@@ -206,12 +211,15 @@ def enumerate_cells(
     max_vertices: int = MAX_VERTICES,
     workers: int = 1,
     on_vertex_count: Callable[[EnumeratedCells], None] | None = None,
+    on_hashed: Callable[[int], None] | None = None,
 ) -> list[EnumeratedCells]:
     """Every unique cell with 2..``max_vertices`` vertices, one :class:`EnumeratedCells` per V.
 
     ``workers`` > 1 hashes in a spawn-started process pool (spawn, because callers may hold torch or
-    Ray threads that do not survive a fork). ``on_vertex_count`` is called after each V (progress).
-    Different V never share a hash: the fingerprint covers V vertex hashes.
+    Ray threads that do not survive a fork). ``on_vertex_count`` is called after each V, ``on_hashed``
+    with the number of cells of every hashed block (progress: hashing is nearly all of the time, and
+    V = 7 alone holds 85 % of the cells). Different V never share a hash: the fingerprint covers V
+    vertex hashes.
     """
     check_vertex_count(max_vertices)
     if workers < 1:
@@ -220,7 +228,7 @@ def enumerate_cells(
     try:
         result = []
         for v in range(2, max_vertices + 1):
-            cells = enumerate_vertex_count(v, pool)
+            cells = enumerate_vertex_count(v, pool, on_hashed=on_hashed)
             result.append(cells)
             if on_vertex_count is not None:
                 on_vertex_count(cells)

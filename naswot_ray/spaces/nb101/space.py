@@ -131,6 +131,11 @@ class NB101Space(SearchSpace):
         """The cell table; loads (or on first use builds) the cache."""
         return load_nb101_table(self.max_vertices, self._cache_path)
 
+    @property
+    def cache_path(self) -> Path | None:
+        """Where this space's table is cached (None: the default place, see :mod:`.cache`)."""
+        return None if self._cache_path is None else Path(self._cache_path)
+
     # -- index <-> architecture -----------------------------------------------------------------
     def arch(self, index: int) -> Arch:
         return format_arch(self.table.cell_at(self.check_index(int(index))))

@@ -147,3 +147,18 @@ def test_unreadable_cache_is_rebuilt(tmp_path: Path) -> None:
     assert nb101_cache._read(path, 3) is not None
     assert nb101_cache._read(path, 4) is None  # a table for another size is never used
     assert os.stat(path).st_mode & 0o777 == 0o644
+
+
+def test_a_build_with_progress_shows_its_own_bar_of_cells(tmp_path: Path, capsys) -> None:
+    """The first use of NB101 builds the table for minutes; with progress it says so on stderr, cell by cell."""
+    path = tmp_path / "cells.npz"
+    assert not nb101_cache.is_cached(5, path)
+    hashed: list[int] = []
+    nb101_enumeration.enumerate_cells(4, on_hashed=hashed.append)
+    assert sum(hashed) == 91  # every cell of V <= 4 reported once
+    table = load_nb101_table(5, path=path, progress=True)
+    err = capsys.readouterr().err
+    assert "building the NB101 cell table" in err and "2.53k/2.53k" in err
+    assert len(table) == 2_532 and nb101_cache.is_cached(5, path)
+    build_nb101_cache(tmp_path / "quiet.npz", max_vertices=4)
+    assert capsys.readouterr().err == ""  # no bar unless asked (scorer processes build quietly)
