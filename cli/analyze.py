@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from naswot_ray.cli.types import DIGITS, RESAMPLES, SEED
+from naswot_ray.cli.types import DIGITS, OUTPUT_DIR, RESAMPLES, SEED, STORE
 from naswot_ray.errors import InputError
 from naswot_ray.store import DEFAULT_STORE, Store
 
@@ -55,7 +55,7 @@ def _int_list(text: str | None) -> list[int] | None:
 
 
 @click.command("analyze")
-@click.option("--store", default=DEFAULT_STORE, show_default=True, help="Store directory or URI.")
+@click.option("--store", default=DEFAULT_STORE, show_default=True, type=STORE, help="Store directory or URI.")
 @click.option("--space", "spaces", default=None, help="Comma-separated spaces (default: every scored space).")
 @click.option("--metrics", default=None,
               help="Comma-separated metrics (default: every stored metric); ensemble:<m1>+<m2>[+...] adds the rank-sum "
@@ -76,7 +76,7 @@ def _int_list(text: str | None) -> list[int] | None:
               help="95 % intervals: auto (bootstrap up to 3000 points, Fisher-z above), bootstrap, asymptotic, none.")
 @click.option("--bootstrap", "resamples", default=200, show_default=True, type=RESAMPLES, help="Bootstrap resamples.")
 @click.option("--seed", default=1, show_default=True, type=SEED, help="Seed of the paper subsample and the bootstrap.")
-@click.option("--out", default=None, type=click.Path(file_okay=False),
+@click.option("--out", default=None, type=OUTPUT_DIR,
               help="Write report.md, report.html, correlations.csv and PNGs here.")
 @click.option("--no-plots", is_flag=True, help="Skip the PNG figures.")
 @click.option("--digits", default=3, show_default=True, type=DIGITS, help="Decimals printed for tau and rho.")

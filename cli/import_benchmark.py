@@ -6,13 +6,13 @@ import click
 
 from naswot_ray.accuracies.importer import FORMATS
 from naswot_ray.accuracies.nb101_import import REPEATS as NB101_REPEATS
-from naswot_ray.cli.types import POSITIVE, Choice
+from naswot_ray.cli.types import INPUT_PATH, POSITIVE, STORE, Choice
 from naswot_ray.store import DEFAULT_STORE, Store
 
 
 @click.command("import-benchmark")
 @click.argument("kind", metavar="BENCHMARK")
-@click.option("--source", required=True, help="Benchmark file, directory or archive (formats above).")
+@click.option("--source", required=True, type=INPUT_PATH, help="Benchmark file, directory or archive (formats above).")
 @click.option("--format", "fmt", default="official", show_default=True, type=Choice(FORMATS), help="official or csv.")
 @click.option("--column", "columns", multiple=True, metavar="CSV_NAME=DATASET:SPLIT:EPOCHS",
               help="CSV only, repeatable: which accuracy a column holds, "
@@ -33,7 +33,7 @@ from naswot_ray.store import DEFAULT_STORE, Store
               help="NB101: aggregate the training repeats by max (NASWOT's choice) or mean.")
 @click.option("--trust-pickle", is_flag=True,
               help="NB201 .pth only: allow arbitrary pickled objects. Use only for files from a trusted source.")
-@click.option("--store", default=DEFAULT_STORE, show_default=True, help="Store directory or URI.")
+@click.option("--store", default=DEFAULT_STORE, show_default=True, type=STORE, help="Store directory or URI.")
 def import_benchmark_command(kind: str, source: str, fmt: str, columns: tuple[str, ...], columns_list: str | None,
                              arch_column: str | None, index_column: str | None, params_column: str | None,
                              params_scale: float, flops_column: str | None, flops_scale: float,

@@ -6,7 +6,7 @@ import click
 
 from naswot_ray.data.sources import BatchSpec
 from naswot_ray.cli.spaces_build import prepare_for_run
-from naswot_ray.cli.types import BATCH_SIZE, CLASSES, COUNT, GPUS, POSITIVE, SEED, WORKERS, Choice
+from naswot_ray.cli.types import BATCH_SIZE, CLASSES, COUNT, GPUS, INPUT_DIR, INPUT_FILE, POSITIVE, SEED, STORE, WORKERS, Choice
 from naswot_ray.errors import InputError
 from naswot_ray.engine.job import BN_MODES, ScoreJob, parse_index_list
 from naswot_ray.metrics import parse_metric_list
@@ -21,7 +21,7 @@ from naswot_ray.store import DEFAULT_STORE
               help="Comma-separated metrics (see `naswot-ray metrics`), e.g. naswot,params.")
 @click.option("--dataset", default="cifar10", show_default=True,
               help="Mini-batch source: cifar10, cifar100, imagenet16-120, random or npz:PATH.")
-@click.option("--data-root", default=None, help="Directory holding the dataset files (default ~/.cache/naswot-ray/data).")
+@click.option("--data-root", default=None, type=INPUT_DIR, help="Directory holding the dataset files (default ~/.cache/naswot-ray/data).")
 @click.option("--norm", default=None, help="Normalisation statistics (cifar10, cifar100, imagenet16-120, imagenet); "
               "default: the dataset's own, cifar10 for npz.")
 @click.option("--batch-size", default=128, show_default=True, type=BATCH_SIZE)
@@ -29,7 +29,7 @@ from naswot_ray.store import DEFAULT_STORE
 @click.option("--mode", default=None, help="Metric mode, e.g. naswot reference|clean (default: each metric's default).")
 @click.option("--limit", default=None, type=COUNT, help="Score a seeded uniform sample of N architectures.")
 @click.option("--indices", "indices_text", default=None, help="Score exactly these indices, e.g. 1,5,9 or 0-99.")
-@click.option("--store", default=DEFAULT_STORE, show_default=True, help="Store directory or URI (s3://...).")
+@click.option("--store", default=DEFAULT_STORE, show_default=True, type=STORE, help="Store directory or URI (s3://...).")
 @click.option("--address", default=None, help="Ray cluster address (e.g. auto); default: start a local Ray.")
 @click.option("--num-workers", default=None, type=WORKERS, help="Scorer actors (default: one per GPU, else one per CPU).")
 @click.option("--gpus-per-worker", default=None, type=GPUS, help="GPUs per scorer actor; fractions share a GPU.")
@@ -51,7 +51,7 @@ from naswot_ray.store import DEFAULT_STORE
               help="A metric option (see `naswot-ray metrics`), e.g. swap.repeats=8; repeatable.")
 @click.option("--nb101-stem", default=None, help="Alias of --space-option stem_channels=N (nb101).")
 @click.option("--nb201-model", default=None, help="Alias of --space-option model=nb201|samsung (nb201).")
-@click.option("--nds-data", default=None, help="Alias of --space-option data_file=PATH (nds_*).")
+@click.option("--nds-data", default=None, type=INPUT_FILE, help="Alias of --space-option data_file=PATH (nds_*).")
 @click.option("--nds-compat", default=None, help="Alias of --space-option compat=nds|naswot (nds_*).")
 @click.option("--max-start-failures", default=3, show_default=True, type=COUNT,
               help="Retire a scorer slot whose scorer fails to start this many times in a row (its own error is "

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from naswot_ray.cli.types import BATCH_SIZE, COUNT, EPOCHS, GPUS, POSITIVE, SEED, WORKERS
+from naswot_ray.cli.types import BATCH_SIZE, COUNT, EPOCHS, GPUS, INPUT_DIR, OUTPUT_FILE, POSITIVE, SEED, STORE, WORKERS
 from naswot_ray.errors import InputError
 from naswot_ray.store import DEFAULT_STORE
 
@@ -72,7 +72,7 @@ class _SearchCommand(click.Command):
               help="Seed of the score (stored: filter by the score-all --seed; live: batch/init seed, default 1).")
 @click.option("--batch", default=None, metavar="SHA256_PREFIX", help="Stored: pick the score variant of this batch.")
 @click.option("--dataset", default="cifar10", show_default=True, help="Live: mini-batch source (as score-all).")
-@click.option("--data-root", default=None, help="Live: directory holding the dataset files.")
+@click.option("--data-root", default=None, type=INPUT_DIR, help="Live: directory holding the dataset files.")
 @click.option("--norm", default=None, help="Live: normalisation statistics.")
 @click.option("--batch-size", default=128, show_default=True, type=BATCH_SIZE, help="Live: images in the scoring batch.")
 @click.option("--num-workers", default=None, type=WORKERS, help="Live: scorer actors (default one per CPU or GPU).")
@@ -82,8 +82,8 @@ class _SearchCommand(click.Command):
 @click.option("--executor", default="auto", show_default=True,
               help="auto, local (runs in this process) or ray (runs as Ray tasks). auto: Ray for --live, --address "
                    "or 5,000+ runs.")
-@click.option("--store", default=DEFAULT_STORE, show_default=True, help="Store directory or URI.")
-@click.option("--output", default=None, type=click.Path(dir_okay=False), help="Write the summary as CSV here.")
+@click.option("--store", default=DEFAULT_STORE, show_default=True, type=STORE, help="Store directory or URI.")
+@click.option("--output", default=None, type=OUTPUT_FILE, help="Write the summary as CSV here.")
 @click.option("--no-write", is_flag=True, help="Do not add the runs to the store's searches table.")
 def search_command(algorithm: str, space: str, n_text: str | None, runs: int | None, score_source: str | None,
                    within_scored: bool, budget_queries: float | None, budget_seconds: float | None,

@@ -17,8 +17,12 @@ each known type the values just outside its domain.
 from __future__ import annotations
 
 import math
+import os
+from pathlib import Path as Path_
 
 import click
+
+from naswot_ray.errors import EnvironmentProblem
 
 #: the largest integer the store (int64 columns) and numpy's seeding accept
 INT64_MAX = 2**63 - 1
@@ -88,9 +92,22 @@ class Float(click.ParamType):
 
 
 class Text(click.ParamType):
-    """A string that is not empty (nor only whitespace): an empty name, path or list is never meant."""
+    """A string that is not empty (nor only whitespace): an empty name, path or list is never meant.
+
+    ``role`` says what the text names, when it names something on disk, so that the bad-input harness
+    knows which values are wrong for it (a missing file, a directory where a file is wanted, a file
+    where a store folder is wanted). The command itself checks the value and words the error, because it
+    knows what the file should hold; the role only declares the domain.
+    """
 
     name = "text"
+    #: what a role's value must be: an existing file, an existing folder, an existing file or folder, a store
+    ROLES = ("file", "dir", "path", "store")
+
+    def __init__(self, role: str | None = None) -> None:
+        if role is not None and role not in self.ROLES:
+            raise ValueError(f"unknown text role {role!r}; valid: {', '.join(self.ROLES)}")
+        self.role = role
 
     def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> str:
         text = value if isinstance(value, str) else str(value)
@@ -99,7 +116,49 @@ class Text(click.ParamType):
         return text
 
     def __repr__(self) -> str:
-        return "TEXT"
+        return f"Text(role={self.role!r})" if self.role else "TEXT"
+
+
+class Path(click.Path):
+    """click's Path that also refuses an empty value (``--out ''`` would otherwise mean the current folder)."""
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> object:
+        if isinstance(value, str) and not value.strip():
+            self.fail(f"an empty path {value!r} is not allowed; expected {_what(param)}", param, ctx)
+        return super().convert(value, param, ctx)
+
+    @classmethod
+    def like(cls, other: click.Path) -> "Path":
+        """The same path rules as ``other``, plus the non-empty check."""
+        return cls(exists=other.exists, file_okay=other.file_okay, dir_okay=other.dir_okay, writable=other.writable,
+                   readable=other.readable, resolve_path=other.resolve_path, allow_dash=other.allow_dash,
+                   path_type=other.type, executable=other.executable)
+
+
+class Output(Path):
+    """Where a command writes (a file, or a folder with ``file_okay=False``): refused before anything runs
+    when it cannot be written, so no command computes for minutes, or writes its rows elsewhere, and then
+    fails on its last step. A folder that does not let us write is the environment's doing, not the command
+    line's: one line, exit code 1 (:class:`~naswot_ray.errors.EnvironmentProblem`)."""
+
+    def __init__(self, *, file_okay: bool = True, dir_okay: bool = False) -> None:
+        super().__init__(file_okay=file_okay, dir_okay=dir_okay)
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> object:
+        path = super().convert(value, param, ctx)
+        target = Path_(os.fspath(path))  # type: ignore[arg-type]
+        folder = target if target.is_dir() else target.parent  # where new files (and temporary ones) go
+        existing = folder
+        while not existing.exists() and existing != existing.parent:  # folders still to be made go here
+            existing = existing.parent
+        if not existing.is_dir():
+            self.fail(f"{str(target)!r} cannot be made: {str(existing)!r} is a file, not a folder", param, ctx)
+        if not (os.access(existing, os.W_OK | os.X_OK, effective_ids=True)
+                and (not target.exists() or os.access(target, os.W_OK, effective_ids=True))):
+            name = param.opts[0] if param is not None and param.opts else "output"
+            raise EnvironmentProblem(f"{name} {str(target)!r} cannot be written: {str(existing)!r} is read-only for "
+                                     "this user; choose another place or change its permissions")
+        return path
 
 
 class Choice(click.Choice):
@@ -153,15 +212,27 @@ DIGITS = Int(0, 17)
 POSITIVE = Float(0.0, min_open=True)
 #: GPUs per scorer: a fraction shares one GPU; no node has more than 8 to give one actor
 GPUS = Float(0.0, 8.0, min_open=True)
-#: any other free text (names, paths, lists): see :func:`require_text`
+#: a store folder or URI (missing: created by writers, refused by readers; a file is never one)
+STORE = Text("store")
+#: an existing file (a benchmark sweep, a data file)
+INPUT_FILE = Text("file")
+#: an existing folder (a dataset root)
+INPUT_DIR = Text("dir")
+#: an existing file, folder or archive (a benchmark's official release)
+INPUT_PATH = Text("path")
+#: a file a command writes (its folder is made if missing; an unwritable one is refused up front, exit 1)
+OUTPUT_FILE = Output()
+#: a folder a command writes files into
+OUTPUT_DIR = Output(file_okay=False, dir_okay=True)
+#: any other free text (names, lists): see :func:`require_text`
 TEXT = Text()
 
 #: every type above, for the harness that checks each parameter has one of them
-SHARED_TYPES = (Int, Float, Text, Choice)
+SHARED_TYPES = (Int, Float, Text, Path, Choice)  # Output is a Path
 
 
 def require_text(command: click.Command) -> click.Command:
-    """Give every plain-string parameter of ``command`` and its subcommands the non-empty :data:`TEXT` type.
+    """Give every plain-string (or plain click Path) parameter of ``command`` and its subcommands a non-empty type.
 
     Called once on the whole application, so a string option added later rejects an empty value without
     anyone remembering to; a parameter that declares its own type keeps it.
@@ -169,11 +240,14 @@ def require_text(command: click.Command) -> click.Command:
     for param in command.params:
         if type(param.type) is click.types.StringParamType:
             param.type = TEXT
+        elif type(param.type) is click.Path:
+            param.type = Path.like(param.type)
     if isinstance(command, click.Group):
         for sub in command.commands.values():
             require_text(sub)
     return command
 
 
-__all__ = ["BATCH_SIZE", "CLASSES", "COUNT", "DIGITS", "EPOCHS", "GPUS", "INT64_MAX", "POSITIVE", "RESAMPLES", "SEED",
-           "SHARED_TYPES", "TEXT", "WORKERS", "Choice", "Float", "Int", "Text", "require_text"]
+__all__ = ["BATCH_SIZE", "CLASSES", "COUNT", "DIGITS", "EPOCHS", "GPUS", "INPUT_DIR", "INPUT_FILE", "INPUT_PATH",
+           "INT64_MAX", "OUTPUT_DIR", "OUTPUT_FILE", "POSITIVE", "RESAMPLES", "SEED", "SHARED_TYPES", "STORE", "TEXT",
+           "WORKERS", "Output", "Choice", "Float", "Int", "Path", "Text", "require_text"]

@@ -214,8 +214,12 @@ def _load_npz(path_text: str, *, header_only: bool) -> tuple[np.ndarray, np.ndar
     path = Path(path_text)
     if not path_text:
         raise InputError("dataset 'npz:' needs a file path, e.g. npz:images.npz")
+    if path.is_dir():
+        raise InputError(f"npz file {path_text!r} is a directory; expected an .npz archive of uint8 NHWC images")
     if not path.is_file():
         raise InputError(f"npz file {path_text!r} does not exist")
+    if not zipfile.is_zipfile(path):
+        raise InputError(f"cannot read npz file {path_text!r}: it is not an .npz archive (numpy.savez writes one)")
     try:
         with np.load(path, allow_pickle=False) as archive:
             key = next((k for k in ("x", "x_train") if k in archive.files), None)
