@@ -224,7 +224,10 @@ def enumerate_cells(
     check_vertex_count(max_vertices)
     if workers < 1:
         raise InputError(f"NB101 enumeration workers {workers!r} must be >= 1")
-    pool = multiprocessing.get_context("spawn").Pool(workers) if workers > 1 else None
+    # the pool only when some V is large enough to use it: starting spawned workers (each imports torch) costs
+    # more than hashing the V <= 5 cells in-process
+    large = any(CELLS_PER_VERTEX_COUNT[v] >= _MIN_CELLS_FOR_POOL for v in range(2, max_vertices + 1))
+    pool = multiprocessing.get_context("spawn").Pool(workers) if workers > 1 and large else None
     try:
         result = []
         for v in range(2, max_vertices + 1):
