@@ -265,6 +265,8 @@ class Case:
     #: paths (relative to the working folder) made read-only for the case
     read_only: tuple[str, ...] = ()
     guard: bool = True
+    #: files the command should write (an accepted command line); removed afterwards
+    writes: tuple[str, ...] = ()
 
 
 #: what an error about a store path that is a file must say (today's export says the store "does not exist")
@@ -340,6 +342,13 @@ CASES = [
     Case("export into a read-only folder", ("export", "--store", STORE, "--space", "nb201", "--format", "csv",
                                             "--output", "read-only/x.csv"), expect=1, read_only=("read-only",),
          owner="store"),
+    Case("export alone defaults the store like every command", ("export", "--space", "nb201", "--format", "csv",
+                                                                 "--output", "x.csv"),
+         expect=0, writes=("x.csv",), owner="store"),
+    Case("export --format CSV", ("export", "--store", STORE, "--space", "nb201", "--format", "CSV", "--output",
+                                 "x.csv"), expect=0, writes=("x.csv",), owner="store"),
+    Case("export --output - is standard output", ("export", "--store", STORE, "--space", "nb201", "--format", "csv",
+                                                  "--output", "-"), expect=0, owner="store"),
     # import-benchmark
     Case("unknown benchmark", ("import-benchmark", "nb999", "--source", "acc.csv"), fragment="unknown benchmark"),
     Case("source missing", ("import-benchmark", "nb201", "--source", "missing.csv", "--format", "csv", "--column",
@@ -403,6 +412,9 @@ def test_issue_15_case(workdir: Path, monkeypatch: pytest.MonkeyPatch, request: 
     if case.guard:
         request.getfixturevalue("guarded")
     outcome, written = _run(workdir, list(case.argv), monkeypatch, case.read_only)
+    for name in case.writes:
+        (workdir / name).unlink(missing_ok=True)
+    written = [w for w in written if w not in {f"added {name}" for name in case.writes}]
     judge(outcome, expect=case.expect, argv=list(case.argv), fragment=case.fragment, written=written)
 
 

@@ -368,6 +368,8 @@ def parse(group: click.Group, argv: tuple[str, ...], *, complete: bool) -> click
         if exc.exit_code == 0:
             return None
         raise CommandError(f"exits with status {exc.exit_code}") from None
+    except click.exceptions.NoArgsIsHelpError:
+        return None  # a group alone prints its help (naswot-ray's run_cli exits 0 there)
     except click.MissingParameter:
         if complete:
             raise
