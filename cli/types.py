@@ -8,10 +8,12 @@ later), ``FLOAT`` takes ``nan`` and ``inf``, and a ``FloatRange`` lets NaN throu
 comparison with NaN is false.
 
 Numeric options name their domain explicitly (``type=COUNT``, ``type=SEED``, ...). Free-text options
-need not: :func:`require_text` gives every plain string parameter of the application the
-:data:`TEXT` type (non-empty) in one place, so an option added later is covered too. The bad-input
-harness (``tests/cli/test_bad_input.py``) refuses parameters whose type it does not know, and feeds
-each known type the values just outside its domain.
+need not: :func:`require_text` gives every plain string (and click Path) parameter of the application
+a non-empty type in one place, so an option added later is covered too; text that names something on
+disk says so (``STORE``, ``INPUT_FILE``, ...), and where a command writes is checked before it runs
+(``OUTPUT_FILE``, ``OUTPUT_DIR``: an unwritable place is the environment's problem, exit 1). The
+bad-input harness (``tests/cli/test_bad_input.py``) refuses parameters whose type it does not know, and
+feeds each known type the values just outside its domain.
 """
 
 from __future__ import annotations
@@ -46,12 +48,15 @@ class Int(click.ParamType):
         if isinstance(value, int):
             number = value
         else:
+            text = str(value).strip()
+            if text.lstrip("+-").isdigit() and len(text) > 40:  # beyond Python's own digit limit for int()
+                self.fail(f"{_shown(text)} does not fit a 64-bit integer; expected {self.expected}", param, ctx)
             try:
-                number = int(str(value).strip(), 10)
+                number = int(text, 10)
             except ValueError:
-                self.fail(f"{str(value)!r} is not an integer; expected {self.expected}", param, ctx)
+                self.fail(f"{_shown(value)!r} is not an integer; expected {self.expected}", param, ctx)
         if number > INT64_MAX:
-            self.fail(f"{number} does not fit a 64-bit integer; expected {self.expected}", param, ctx)
+            self.fail(f"{_shown(number)} does not fit a 64-bit integer; expected {self.expected}", param, ctx)
         if not self.min <= number <= self.max:
             self.fail(f"{number} is out of range; expected {self.expected}", param, ctx)
         return number
@@ -78,9 +83,9 @@ class Float(click.ParamType):
             number = float(value if isinstance(value, (int, float)) and not isinstance(value, bool)
                            else str(value).strip())
         except (ValueError, OverflowError):
-            self.fail(f"{str(value)!r} is not a number; expected {self.expected}", param, ctx)
+            self.fail(f"{_shown(value)!r} is not a number; expected {self.expected}", param, ctx)
         if not math.isfinite(number):
-            self.fail(f"{value} is not a finite number; expected {self.expected}", param, ctx)
+            self.fail(f"{_shown(value)} is not a finite number; expected {self.expected}", param, ctx)
         if self.min is not None and (number < self.min or (self.min_open and number == self.min)):
             self.fail(f"{number:g} is out of range; expected {self.expected}", param, ctx)
         if self.max is not None and (number > self.max or (self.max_open and number == self.max)):
@@ -166,6 +171,12 @@ class Choice(click.Choice):
 
     def __init__(self, choices: tuple[str, ...] | list[str]) -> None:
         super().__init__(list(choices), case_sensitive=False)
+
+
+def _shown(value: object, limit: int = 40) -> str:
+    """A value as an error line quotes it: long ones (a 5,000-digit "seed") cut to ``limit`` characters."""
+    text = str(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
 
 
 def _int_domain(low: int, high: int) -> str:

@@ -16,8 +16,10 @@ import contextlib
 import io
 import os
 import shlex
+import stat
 import subprocess
 import sys
+import tempfile
 import time
 import traceback
 from collections.abc import Iterator
@@ -181,6 +183,38 @@ def run_case(argv: list[str]) -> Outcome:
         except BaseException:  # noqa: BLE001 - what escapes is exactly what the bar forbids
             code, crash = 1, traceback.format_exc()
     return Outcome(code, out.getvalue(), err.getvalue(), crash, time.perf_counter() - started)
+
+
+def open_folder(prefix: str) -> Path:
+    """A new folder in the system temporary folder that any user may enter (for :func:`read_only` as root)."""
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
+    folder.chmod(0o755)
+    return folder
+
+
+@contextlib.contextmanager
+def read_only(paths: list[Path]) -> Iterator[None]:
+    """``paths`` (recursively) read-only for the duration; as root (which ignores modes) also drop to nobody.
+
+    Every folder above ``paths`` must let other users in (``tempfile.mkdtemp`` + chmod 755, not pytest's
+    ``tmp_path``, whose parents only root may enter).
+    """
+    touched = [p for root in paths for p in [root, *root.rglob("*")]]
+    modes = {p: stat.S_IMODE(p.stat().st_mode) for p in touched}
+    for p in touched:
+        p.chmod(modes[p] & ~0o222)
+    as_root = os.geteuid() == 0
+    try:
+        if as_root:
+            os.setegid(65534)
+            os.seteuid(65534)
+        yield
+    finally:
+        if as_root:
+            os.seteuid(0)
+            os.setegid(0)
+        for p in touched:
+            p.chmod(modes[p])
 
 
 def snapshot(root: Path) -> dict[str, bytes]:

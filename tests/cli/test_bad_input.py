@@ -21,8 +21,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import stat
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,7 +32,8 @@ import pytest
 from naswot_ray.cli.main import app
 from naswot_ray.cli.types import SHARED_TYPES
 from tests.cli.badinput import (A_DIRECTORY, A_FILE, MISSING, PATH_PHRASES, Base, ProcessCase, Site, UnknownType, bad_values,
-                                changes, commands, judge, run_case, run_process_case, snapshot, takes_no_value, walk)
+                                changes, commands, judge, open_folder, read_only, run_case, run_process_case, snapshot,
+                                takes_no_value, walk)
 
 STORE = "naswot-store"
 NB201_CELLS = (0, 1, 2, 3, 4, 5)
@@ -93,8 +92,7 @@ def _generated() -> list:
 @pytest.fixture(scope="module")
 def workdir() -> Iterator[Path]:
     """A folder any user may enter (read-only cases run unprivileged when the tests run as root)."""
-    root = Path(tempfile.mkdtemp(prefix="naswot-bad-input-"))
-    root.chmod(0o755)
+    root = open_folder("naswot-bad-input-")
     _fill(root)
     yield root
     _make_writable(root)
@@ -165,27 +163,6 @@ def _make_writable(root: Path) -> None:
     for path in [root, *root.rglob("*")]:
         if path.is_dir() and not path.is_symlink():
             path.chmod(0o755)
-
-
-@contextlib.contextmanager
-def read_only(paths: list[Path]) -> Iterator[None]:
-    """``paths`` (recursively) read-only for the duration; as root (which ignores modes) also drop to nobody."""
-    touched = [p for root in paths for p in [root, *root.rglob("*")]]
-    modes = {p: stat.S_IMODE(p.stat().st_mode) for p in touched}
-    for p in touched:
-        p.chmod(modes[p] & ~0o222)
-    as_root = os.geteuid() == 0
-    try:
-        if as_root:
-            os.setegid(65534)
-            os.seteuid(65534)
-        yield
-    finally:
-        if as_root:
-            os.seteuid(0)
-            os.setegid(0)
-        for p in touched:
-            p.chmod(modes[p])
 
 
 @pytest.fixture()
