@@ -221,6 +221,8 @@ EPOCHS = Int(1, 100_000)
 DIGITS = Int(0, 17)
 #: a positive finite quantity (seconds, budgets, scale factors)
 POSITIVE = Float(0.0, min_open=True)
+#: a finite quantity that may be zero (seconds to wait, where 0 means not at all)
+NON_NEGATIVE = Float(0.0)
 #: GPUs per scorer: a fraction shares one GPU; no node has more than 8 to give one actor
 GPUS = Float(0.0, 8.0, min_open=True)
 #: a store folder or URI (missing: created by writers, refused by readers; a file is never one)
@@ -260,5 +262,5 @@ def require_text(command: click.Command) -> click.Command:
 
 
 __all__ = ["BATCH_SIZE", "CLASSES", "COUNT", "DIGITS", "EPOCHS", "GPUS", "INPUT_DIR", "INPUT_FILE", "INPUT_PATH",
-           "INT64_MAX", "OUTPUT_DIR", "OUTPUT_FILE", "POSITIVE", "RESAMPLES", "SEED", "SHARED_TYPES", "STORE", "TEXT",
+           "INT64_MAX", "NON_NEGATIVE", "OUTPUT_DIR", "OUTPUT_FILE", "POSITIVE", "RESAMPLES", "SEED", "SHARED_TYPES", "STORE", "TEXT",
            "WORKERS", "Output", "Choice", "Float", "Int", "Path", "Text", "require_text"]
