@@ -146,11 +146,13 @@ class Output(Path):
     fails on its last step. A folder that does not let us write is the environment's doing, not the command
     line's: one line, exit code 1 (:class:`~naswot_ray.errors.EnvironmentProblem`)."""
 
-    def __init__(self, *, file_okay: bool = True, dir_okay: bool = False) -> None:
-        super().__init__(file_okay=file_okay, dir_okay=dir_okay)
+    def __init__(self, *, file_okay: bool = True, dir_okay: bool = False, allow_dash: bool = False) -> None:
+        super().__init__(file_okay=file_okay, dir_okay=dir_okay, allow_dash=allow_dash)
 
     def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> object:
         path = super().convert(value, param, ctx)
+        if self.allow_dash and path == "-":
+            return path  # standard output
         target = Path_(os.fspath(path))  # type: ignore[arg-type]
         folder = target if target.is_dir() else target.parent  # where new files (and temporary ones) go
         existing = folder

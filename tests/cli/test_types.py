@@ -8,7 +8,8 @@ from pathlib import Path
 import click
 import pytest
 
-from naswot_ray.cli.types import COUNT, GPUS, OUTPUT_DIR, OUTPUT_FILE, SEED, TEXT, Path as NonEmptyPath, require_text
+from naswot_ray.cli.types import (COUNT, GPUS, OUTPUT_DIR, OUTPUT_FILE, SEED, TEXT, Output, Path as NonEmptyPath,
+                                  require_text)
 from naswot_ray.errors import EnvironmentProblem
 from tests.cli.badinput import open_folder, read_only
 
@@ -36,6 +37,7 @@ def test_output_places(tmp_path: Path) -> None:
         OUTPUT_FILE.convert(str(tmp_path / "file" / "x.csv"), None, None)
     with pytest.raises(click.BadParameter, match="is a directory"):
         OUTPUT_FILE.convert(str(tmp_path), None, None)
+    assert Output(allow_dash=True).convert("-", None, None) == "-"  # standard output, where a command allows it
 
 
 def test_an_unwritable_output_folder_is_the_environments_problem() -> None:
