@@ -6,7 +6,8 @@ import click
 
 from naswot_ray.data.sources import BatchSpec
 from naswot_ray.cli.spaces_build import prepare_for_run
-from naswot_ray.cli.types import BATCH_SIZE, CLASSES, COUNT, GPUS, INPUT_DIR, INPUT_FILE, POSITIVE, SEED, STORE, WORKERS, Choice
+from naswot_ray.cli.types import (BATCH_SIZE, CLASSES, COUNT, GPUS, INPUT_DIR, INPUT_FILE, NON_NEGATIVE, POSITIVE, SEED, STORE,
+                                  WORKERS, Choice)
 from naswot_ray.errors import InputError
 from naswot_ray.engine.job import BN_MODES, ScoreJob, parse_index_list
 from naswot_ray.metrics import parse_metric_list
@@ -58,7 +59,7 @@ from naswot_ray.store import DEFAULT_STORE
                    "reported; the run stops with exit 1 when no scorer can work).")
 @click.option("--max-device-errors", default=3, show_default=True, type=COUNT,
               help="Retire a scorer after this many device (e.g. CUDA) errors in a row; its work goes to others.")
-@click.option("--wait-for-resources", default=600.0, show_default=True, type=POSITIVE,
+@click.option("--wait-for-resources", default=600.0, show_default=True, type=NON_NEGATIVE,
               help="With --address: seconds to wait for resources (e.g. GPU nodes an autoscaler adds) before "
                    "failing when no scorer could start.")
 @click.option("--flush-rows", default=2000, show_default=True, type=COUNT, hidden=True,

@@ -421,11 +421,10 @@ def test_analyze_with_a_minus_inf_naswot_cell_does_not_crash(tmp_path: Path, mon
 QUICK = ("--dataset", "random", "--batch-size", "2", "--indices", "0", "--metrics", "params", "--no-progress",
          "--no-dashboard")
 PROCESS_CASES = [
-    ProcessCase("cuda without a GPU", ("score-all", "--device", "cuda", *QUICK), expect=2, within=40, owner="lead"),
+    ProcessCase("cuda without a GPU", ("score-all", "--device", "cuda", *QUICK), expect=2, within=40),
     ProcessCase("gpus-per-worker without a GPU", ("score-all", "--gpus-per-worker", "0.5", *QUICK), expect=2,
-                within=40, owner="lead"),
-    ProcessCase("unreachable cluster", ("score-all", "--address", "127.0.0.1:9", *QUICK), expect=1, within=40,
-                owner="lead"),
+                within=40),
+    ProcessCase("unreachable cluster", ("score-all", "--address", "127.0.0.1:9", *QUICK), expect=1, within=40),
 ]
 
 
