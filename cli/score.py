@@ -5,7 +5,6 @@ from __future__ import annotations
 import click
 
 from naswot_ray.data.sources import BatchSpec
-from naswot_ray.cli.spaces_build import prepare_for_run
 from naswot_ray.cli.types import (BATCH_SIZE, CLASSES, COUNT, GPUS, INPUT_DIR, INPUT_FILE, NON_NEGATIVE, POSITIVE, SEED, STORE,
                                   WORKERS, Choice)
 from naswot_ray.errors import InputError
@@ -107,7 +106,6 @@ def score_all_command(space: str, metrics_text: str, dataset: str, data_root: st
     if limit is not None and space_size is not None and limit > space_size:
         click.echo(f"note: --limit {limit:,} is more than space {job.space!r} holds; scoring all "
                    f"{space_size:,} of its architectures", err=True)
-    prepare_for_run(job.resolved_space(), progress=not no_progress)
     summary = run_score_all(job)
     for line in summary.lines():
         click.echo(line)

@@ -6,7 +6,8 @@ on it. Run again, the command verifies the cached table instead of rebuilding it
 check of what a run will load. Only spaces listed in :data:`BUILDERS` have something to build.
 
 A run that finds the table missing builds it too, but in the driver, saying so with its own progress
-bar (:func:`prepare_for_run`), not silently inside every scorer while the scoring bar sits at 0 %.
+bar (``SearchSpace.prepare``, called by the engine before any scorer starts), not silently inside every
+scorer while the scoring bar sits at 0 %.
 """
 
 from __future__ import annotations
@@ -20,9 +21,9 @@ import numpy as np
 
 from naswot_ray.cli.types import WORKERS
 from naswot_ray.errors import InputError
-from naswot_ray.spaces import SPACES, SearchSpace, space_names
+from naswot_ray.spaces import SPACES, space_names
 from naswot_ray.spaces.nb101.space import NB101Space
-from naswot_ray.spaces.nb101.cache import build_nb101_cache, default_cache_path, is_cached, load_nb101_table
+from naswot_ray.spaces.nb101.cache import build_nb101_cache, default_cache_path, load_nb101_table
 from naswot_ray.spaces.nb101.enumeration import CELLS_PER_VERTEX_COUNT, EnumeratedCells, expected_size
 from naswot_ray.spaces.nb101.graph import MAX_VERTICES
 
@@ -75,28 +76,6 @@ def build_nb101(workers: int, rebuild: bool) -> None:
 
 #: space name -> what ``spaces build`` does for it (``workers``, ``rebuild``)
 BUILDERS: dict[str, Callable[[int, bool], None]] = {"nb101": build_nb101}
-
-
-def _prepare_nb101(space: SearchSpace, progress: bool) -> None:
-    assert isinstance(space, NB101Space)
-    if is_cached(space.max_vertices, space.cache_path):
-        return
-    click.echo(f"the NB101 cell table is not cached yet: building it first ({space.size:,} cells"
-               f"{', about two minutes' if space.size > 100_000 else ''}; `naswot-ray spaces build nb101` does this "
-               "ahead of a run)", err=True)
-    load_nb101_table(space.max_vertices, space.cache_path, workers=os.cpu_count() or 1, progress=progress)
-
-
-#: space name -> what a run needs built before its scorers start (given the configured space, progress on/off)
-PREPARERS: dict[str, Callable[[SearchSpace, bool], None]] = {"nb101": _prepare_nb101}
-
-
-def prepare_for_run(space: SearchSpace, *, progress: bool) -> None:
-    """Build what ``space`` needs on disk here, visibly, before a run starts its scorers (which would
-    otherwise each wait, silently, for one of them to build it)."""
-    preparer = PREPARERS.get(space.name)
-    if preparer is not None:
-        preparer(space, progress)
 
 
 def resolve_buildable(name: str) -> str:

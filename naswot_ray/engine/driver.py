@@ -19,6 +19,7 @@ import logging
 import os
 import platform
 import socket
+import sys
 import time
 import uuid
 from collections.abc import Callable
@@ -115,6 +116,7 @@ def run_score_all(job: ScoreJob, *, command: str = "score-all",
     # scorers run in other processes with other working directories (and on other nodes): they get the
     # store's absolute location, never a path relative to where the driver happened to start
     job.store = store.location
+    job.resolved_space().prepare(progress=job.progress, note=lambda line: print(line, file=sys.stderr))
     batch = draw_batch(job.batch)
     session = connect(job.address, dashboard=job.dashboard) if job.address else RaySession(None)
     try:

@@ -17,6 +17,7 @@ import json
 import math
 import platform
 import socket
+import sys
 import time
 import uuid
 from collections.abc import Sequence
@@ -149,6 +150,7 @@ def live_score_job(prepared: PreparedSearch) -> ScoreJob:
 
 def start_live_scorer(score_job: ScoreJob, run_id: str) -> tuple[LiveScorer, list]:
     """Draw the batch once, start the scorer actors, and wrap them in a :class:`LiveScorer`."""
+    score_job.resolved_space().prepare(progress=score_job.progress, note=lambda line: print(line, file=sys.stderr))
     batch = draw_batch(score_job.batch)
     metric = get_metric(score_job.metrics[0])
     score_job.device = resolve_device(score_job, float(ray.cluster_resources().get("GPU", 0)))

@@ -8,7 +8,7 @@ as well as by index. Index order equals the benchmark's own index order.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import numpy as np
 from torch import nn
@@ -81,6 +81,14 @@ class SearchSpace(ABC):
     def canonical(self, arch: Arch) -> str:
         """An isomorphism-invariant key; spaces without a known isomorphism return ``arch``."""
         return arch
+
+    # -- before a run ---------------------------------------------------------------------------
+    def prepare(self, *, progress: bool = True, note: "Callable[[str], None] | None" = None) -> None:
+        """Build what this space needs on disk, here and visibly, before a run starts its scorers (which
+        would otherwise each wait, silently, for one of them to build it). Most spaces need nothing.
+
+        ``note`` receives one line saying what is being built; ``progress`` shows a bar while it is.
+        """
 
     # -- what a proxy may ask of a built network ---------------------------------------------
     def network_parts(self, model: nn.Module) -> NetworkParts:

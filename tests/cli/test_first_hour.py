@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from naswot_ray.errors import InputError
 from naswot_ray.spaces import get_space
 from tests.cliutil import run_inprocess
 
@@ -52,19 +53,41 @@ def test_limit_beyond_the_space_is_said_on_one_line(tmp_path: Path, capsys, engi
     assert code == 0 and err == ""
 
 
-def test_nb101_table_is_built_before_the_run_and_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys,
-                                                         engine_calls: list) -> None:
+def test_nb101_table_is_built_before_the_run_and_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                         capsys) -> None:
     from naswot_ray.spaces.nb101.cache import default_cache_path, is_cached
 
     monkeypatch.setenv("NASWOT_RAY_CACHE", str(tmp_path / "cache"))  # V <= 5 (tests/conftest.py): about a second
-    args = ("score-all", "--space", "nb101", "--store", str(tmp_path / "s"), "--dataset", "random", "--limit", "3")
-    code, _, err = run_inprocess(capsys, *args)
-    assert code == 0, err
-    assert "the NB101 cell table is not cached yet: building it first (2,532 cells; `naswot-ray spaces build nb101`" in err
+    space = type(get_space("nb101"))()
+    lines: list[str] = []
+    space.prepare(progress=True, note=lines.append)
+    err = capsys.readouterr().err
+    assert lines == ["the NB101 cell table is not cached yet: building it first (2,532 cells; `naswot-ray spaces build "
+                     "nb101` does this ahead of a run)"]
     assert "building the NB101 cell table" in err and "2.53k/2.53k" in err  # its own bar, on stderr
-    assert len(engine_calls) == 1 and is_cached(5) and default_cache_path(5).is_file()  # built before the engine ran
-    code, _, err = run_inprocess(capsys, *args, "--no-progress")
-    assert code == 0 and err == ""  # cached now: nothing to say
+    assert is_cached(5) and default_cache_path(5).is_file()
+    lines.clear()
+    space.prepare(progress=True, note=lines.append)
+    assert lines == [] and capsys.readouterr().err == ""  # cached now: nothing to say
+
+
+def test_the_engine_prepares_the_space_before_anything_else(tmp_path: Path) -> None:
+    """run_score_all asks the space to prepare before it plans, starts Ray or writes a runs row."""
+    from naswot_ray.data import BatchSpec
+    from naswot_ray.engine.driver import run_score_all
+    from naswot_ray.engine.job import ScoreJob
+
+    space = get_space("nb201")
+
+    class Unprepared(type(space)):
+        def prepare(self, *, progress=True, note=None):
+            raise InputError("prepare was called first")
+
+    job = ScoreJob(space="nb201", metrics=["params"], batch=BatchSpec("random", batch_size=2), store=str(tmp_path / "s"),
+                   indices=[0], space_object=Unprepared(), progress=False)
+    with pytest.raises(InputError, match="prepare was called first"):
+        run_score_all(job)
+    assert not (tmp_path / "s").exists()
 
 
 def test_import_counts_the_architectures_it_skips(tmp_path: Path, capsys) -> None:

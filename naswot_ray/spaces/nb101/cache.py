@@ -17,7 +17,7 @@ user cache directory, ``$NASWOT_RAY_CACHE`` (a directory) if set, else ``~/.cach
 Building takes about two minutes of CPU for the full space. With ``progress`` the build shows its own
 progress bar (cells hashed, of 423,624) on stderr, so a first run says what it is doing instead of
 sitting at 0 % of its scoring bar; ``score-all`` builds it in the driver, with the bar, before any
-scorer starts (:func:`naswot_ray.cli.spaces_build.prepare_for_run`).
+scorer starts (``NB101Space.prepare``, which the engine calls before any scorer starts).
 """
 
 from __future__ import annotations

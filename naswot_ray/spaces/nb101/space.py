@@ -34,6 +34,7 @@ single-change neighbour, input -> output alone, grows an interior vertex instead
 from __future__ import annotations
 
 import copy
+import os
 import re
 from pathlib import Path
 
@@ -44,7 +45,7 @@ from naswot_ray.errors import InputError
 from naswot_ray.options import Option
 from naswot_ray.spaces import register_space
 from naswot_ray.spaces.base import Arch, SearchSpace
-from naswot_ray.spaces.nb101.cache import NB101Table, load_nb101_table
+from naswot_ray.spaces.nb101.cache import NB101Table, is_cached, load_nb101_table
 from naswot_ray.spaces.nb101.enumeration import expected_size
 from naswot_ray.spaces.nb101.graph import INPUT, MAX_VERTICES, OPS, OUTPUT, Cell, make_cell
 from naswot_ray.spaces.nb101.net import DEFAULT_STEM_CHANNELS, NB101Network
@@ -212,6 +213,17 @@ class NB101Space(SearchSpace):
         if neighbour is None:
             raise InputError(f"NB101 cell {arch!r} has no neighbour in space {self.name!r}{self._subset_note()}")
         return neighbour
+
+    # -- before a run ------------------------------------------------------------------------------
+    def prepare(self, *, progress: bool = True, note=None) -> None:
+        """Build the cell table in this process, with its own progress bar, if it is not cached yet."""
+        if is_cached(self.max_vertices, self.cache_path):
+            return
+        if note is not None:
+            note(f"the NB101 cell table is not cached yet: building it first ({self.size:,} cells"
+                 f"{', about two minutes' if self.size > 100_000 else ''}; `naswot-ray spaces build nb101` does this "
+                 "ahead of a run)")
+        load_nb101_table(self.max_vertices, self.cache_path, workers=os.cpu_count() or 1, progress=progress)
 
     # -- networks --------------------------------------------------------------------------------
     def build(self, arch: Arch, num_classes: int) -> nn.Module:
