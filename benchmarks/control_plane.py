@@ -89,7 +89,7 @@ def main() -> None:
 
     root = Path(tempfile.mkdtemp(prefix="naswot-control-plane-"))
     cpus = args.ray_cpus / args.scorers
-    ray.init(num_cpus=int(args.ray_cpus), include_dashboard=False, log_to_driver=False)
+    ray.init(address="local", num_cpus=int(args.ray_cpus), include_dashboard=False, log_to_driver=False)
     try:
         print(f"{args.scorers} scorers x {cpus:g} CPU on a {args.ray_cpus:g}-CPU Ray ({os.cpu_count()} cores here), "
               f"chunk {args.chunk}, test-only metric zero_cost over test_counting")

@@ -100,7 +100,7 @@ def main() -> None:
     job = ScoreJob(space="nb201", metrics=args.metrics.split(","), batch=BatchSpec(args.dataset, batch_size=128, seed=1),
                    store=store, limit=args.limit, dedupe=args.dedupe, num_workers=args.workers, progress=True,
                    dashboard=False)
-    ray.init(include_dashboard=False, log_to_driver=False)
+    ray.init(address="local", include_dashboard=False, log_to_driver=False)
     sampler = MemorySampler()
 
     def on_progress(summary: RunSummary) -> None:

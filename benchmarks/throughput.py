@@ -161,7 +161,7 @@ def main() -> None:
     if not args.skip_engine:
         import ray
 
-        ray.init(num_cpus=cores, include_dashboard=False, log_to_driver=False)
+        ray.init(address="local", num_cpus=cores, include_dashboard=False, log_to_driver=False)
         try:
             engine1 = time_engine(cells, spec, 1)
             engine2 = time_engine(cells, spec, min(2, cores))

@@ -107,7 +107,7 @@ def sequence(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Outcome]:
         shutil.copyfile(shared, folder / name)
     if ray.is_initialized():
         ray.shutdown()
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, namespace="naswot-ray-readme")
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False, namespace="naswot-ray-readme")
     outcomes: dict[str, Outcome] = {}
     cwd = Path.cwd()
     try:

@@ -47,7 +47,11 @@ class RaySession:
 
 
 def connect(address: str | None, *, dashboard: bool = True, quiet_local: bool = True) -> RaySession:
-    """Join ``address`` (a cluster) or start a local Ray; reuse one that is already initialised.
+    """Join ``address`` (a cluster) or start a private local Ray; reuse one already initialised in this process.
+
+    Without ``address`` a run always starts its own Ray (``address="local"``), never joining a cluster that
+    someone started on this machine with ``ray start``: a local run's resources are this machine's, as the
+    up-front checks assume.
 
     An unreachable cluster is an :class:`EnvironmentProblem` (one line, exit 1).
     """
@@ -63,7 +67,7 @@ def connect(address: str | None, *, dashboard: bool = True, quiet_local: bool = 
                 ray.init(address=address, **kwargs)
         else:
             with _quiet_token_warning(quiet_local):
-                ray.init(include_dashboard=dashboard, dashboard_host="127.0.0.1", **kwargs)
+                ray.init(address="local", include_dashboard=dashboard, dashboard_host="127.0.0.1", **kwargs)
     except Exception as exc:  # ConnectionError, TimeoutError, RuntimeError from the client, ...
         if ray.is_initialized():
             ray.shutdown()

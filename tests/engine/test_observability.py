@@ -41,7 +41,7 @@ def ray_with_dashboard():
     if ray.is_initialized():
         ray.shutdown()
     metrics_port, dashboard_port = _free_port(), _free_port()
-    ctx = ray.init(num_cpus=2, include_dashboard=True, dashboard_host="127.0.0.1", dashboard_port=dashboard_port,
+    ctx = ray.init(address="local", num_cpus=2, include_dashboard=True, dashboard_host="127.0.0.1", dashboard_port=dashboard_port,
                    _metrics_export_port=metrics_port, _system_config={"metrics_report_interval_ms": 500},
                    log_to_driver=False)
     yield ctx, metrics_port
