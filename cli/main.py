@@ -17,6 +17,7 @@ from naswot_ray.cli.listing import metrics_command, spaces_command
 from naswot_ray.cli.score import score_all_command
 from naswot_ray.cli.search import search_command
 from naswot_ray.cli.types import require_text
+from naswot_ray.cli.store import store_group
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
@@ -32,6 +33,7 @@ app.add_command(metrics_command)
 app.add_command(import_benchmark_command)
 app.add_command(analyze_command)
 app.add_command(search_command)
+app.add_command(store_group)
 require_text(app)
 
 

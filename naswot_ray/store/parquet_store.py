@@ -1,35 +1,42 @@
 """The dataset store: a directory of Parquet part files per table, queried with DuckDB.
 
-Why part files: writers only ever *add* whole files, written to a temporary name and renamed into
-place, so a crash can never leave a half-written row visible, and concurrent runs never touch each
-other's files. Readers load every readable part, report (and can quarantine) unreadable ones, and
-see each identity once (the latest row; for scores an ``ok`` row beats an ``error`` row).
+Why part files: writers only ever *add* whole files, and a file becomes visible in one step once all
+its bytes are there (:mod:`naswot_ray.store.files`: a rename locally, a server-side copy on an object
+store), so a crash can never leave a half-written row visible, and any number of processes on any
+number of nodes can write to one store at once without coordinating: they never touch each other's
+files. Readers load every readable part (:mod:`naswot_ray.store.reader`: projected and filtered,
+transient errors retried, corrupt parts reported and quarantinable) and see each identity once (the
+latest row; for scores an ``ok`` row beats an ``error`` row). Two runs of one job at the same time can
+both store a key; readers still see it once, and ``naswot-ray store compact`` leaves one row per key
+in the files too (:mod:`naswot_ray.store.maintenance`).
 
 The root is a local path by default; any URI pyarrow understands (``s3://bucket/prefix``,
-``gs://...``) works on a cluster, where object PUTs are atomic by themselves.
+``gs://...``; ``?endpoint_override=host:port&scheme=http`` for an S3-compatible server) works on a
+cluster.
 """
 
 from __future__ import annotations
 
 import importlib
-import os
-import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from pathlib import Path
+from typing import TYPE_CHECKING
 
-import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.fs as pafs
-import pyarrow.parquet as pq
 
-from naswot_ray.errors import InputError
-from naswot_ray.store.schema import READ_DEFAULTS, TABLE_IDENTITY, TABLE_SCHEMAS
+from naswot_ray.errors import EnvironmentProblem, InputError
+from naswot_ray.store import files
+from naswot_ray.store.files import STAGED_PREFIX
+from naswot_ray.store.heartbeat import STALE_AFTER_SECONDS, Heartbeats, RunState, run_state
+from naswot_ray.store.reader import CORRUPT, TRANSIENT, ReadLog, RetryPolicy, StoreProblem, one_line, scan_paths, with_retry
+from naswot_ray.store.schema import READ_DEFAULTS, TABLE_IDENTITY, TABLE_SCHEMAS, ranking_columns
+
+if TYPE_CHECKING:  # DuckDB is imported where a query runs: the scoring path never needs it
+    import duckdb
 
 DEFAULT_STORE = "./naswot-store"
-#: hidden name prefix of a written part that is not yet committed (readers only list ``part-*``)
-STAGED_PREFIX = ".staged-"
 
 #: tables that other packages define, imported on first use so a plain ``Store`` knows every table
 #: (the store stays the bottom layer: it names the modules, it does not import them up front)
@@ -52,25 +59,23 @@ def register_table(name: str, schema: pa.Schema, identity: tuple[str, str]) -> N
 
 
 @dataclass
-class StoreProblem:
-    """An unreadable part file: where it is and why it could not be read."""
-
-    path: str
-    reason: str
-
-
-@dataclass
 class Store:
-    """A store rooted at ``root`` (path or URI)."""
+    """A store rooted at ``root`` (path or URI).
+
+    ``filesystem`` replaces the one the root names (tests use a fault-injecting one); ``retry`` says
+    how patiently reads and writes retry transient errors.
+    """
 
     root: str = DEFAULT_STORE
     problems: list[StoreProblem] = field(default_factory=list)
+    filesystem: pafs.FileSystem | None = field(default=None, repr=False)
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
 
     def __post_init__(self) -> None:
-        self.fs, base = _filesystem(self.root)
-        self.base = base.rstrip("/")
-        self.is_local = isinstance(self.fs, pafs.LocalFileSystem)
+        self.fs, self.base, self.is_local = files.open_filesystem(self.root, self.filesystem)
         self._seq = 0
+        self._log = ReadLog(self.problems)
+        self._heartbeats = Heartbeats(self.fs, self.base)
 
     @property
     def location(self) -> str:
@@ -85,25 +90,37 @@ class Store:
         return f"{self.base}/{table}"
 
     def exists(self) -> bool:
-        return self.fs.get_file_info(self.base).type == pafs.FileType.Directory
+        return self._retrying(lambda: self.fs.get_file_info(self.base).type == pafs.FileType.Directory)
 
     def part_files(self, table: str) -> list[str]:
-        """Committed part files of ``table`` (temporary and quarantined files excluded), sorted."""
+        """Committed part files of ``table`` (temporary, staged and quarantined files excluded), sorted."""
         directory = self.table_dir(table)
-        if self.fs.get_file_info(directory).type != pafs.FileType.Directory:
-            return []
-        infos = self.fs.get_file_info(pafs.FileSelector(directory, recursive=False))
-        return sorted(i.path for i in infos
-                      if i.type == pafs.FileType.File and i.base_name.startswith("part-")
-                      and i.base_name.endswith(".parquet"))
+        infos = self._retrying(lambda: files.list_dir(self.fs, directory))
+        return sorted(i.path for i in infos if files.is_part(i))
+
+    def part_infos(self, table: str) -> list[pafs.FileInfo]:
+        """Every entry of ``table``'s folder (parts, staged parts, unfinished uploads, quarantine)."""
+        directory = self.table_dir(table)
+        return self._retrying(lambda: files.list_dir(self.fs, directory))
+
+    def tables(self) -> list[str]:
+        """The known tables that have a folder in this store."""
+        load_table_providers()
+        entries = self._retrying(lambda: files.list_dir(self.fs, self.base))
+        present = {i.base_name for i in entries if i.type == pafs.FileType.Directory}
+        return [t for t in TABLE_SCHEMAS if t in present]
 
     # -- writing -----------------------------------------------------------------------------
     def write(self, table: str, data: pa.Table | Sequence[dict], *, tag: str = "", staged: bool = False) -> str | None:
-        """Append ``data`` to ``table`` as one new part file, atomically. Returns its path (None if empty).
+        """Append ``data`` to ``table`` as one new part file, visible whole or not at all. Returns its path
+        (None if empty).
 
         With ``staged``, the file is written under a hidden ``.staged-`` name that readers never list, and
         only :meth:`commit_staged` makes it visible (one rename, or one server-side copy on an object
         store), so whoever decides that the rows count can publish them after they are durable.
+
+        A ``running`` row written to ``runs`` starts that run's heartbeat; any other status stops it
+        (:mod:`naswot_ray.store.heartbeat`). A read-only store is one :class:`EnvironmentProblem` line.
         """
         directory = self.table_dir(table)
         schema = TABLE_SCHEMAS[table]
@@ -111,36 +128,22 @@ class Store:
         if arrow.num_rows == 0:
             return None
         arrow = conform(arrow, schema)
-        self.fs.create_dir(directory, recursive=True)
         self._seq += 1
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f")
-        name = f"part-{stamp}-{(tag or 'w')[:12]}-{os.getpid()}-{self._seq:05d}-{uuid.uuid4().hex[:6]}.parquet"
-        final = f"{directory}/{STAGED_PREFIX}{name}" if staged else f"{directory}/{name}"
-        if self.is_local:
-            tmp = f"{directory}/.tmp-{name}"
-            try:
-                pq.write_table(arrow, tmp, compression="zstd")
-                with open(tmp, "rb") as fh:
-                    os.fsync(fh.fileno())
-                os.replace(tmp, final)
-            finally:
-                if os.path.exists(tmp):
-                    os.unlink(tmp)
-        else:
-            pq.write_table(arrow, final, filesystem=self.fs, compression="zstd")
-        return final
+        name = files.part_name(tag, self._seq)
+        name = f"{STAGED_PREFIX}{name}" if staged else name
+
+        def put() -> str:
+            self.fs.create_dir(directory, recursive=True)
+            return files.publish(self.fs, self.is_local, directory, name, arrow)
+
+        path = self._writing(put, f"a part of table {table!r}")
+        if table == "runs":
+            self._track_runs(arrow)
+        return path
 
     def commit_staged(self, staged: str) -> str:
         """Make a staged part visible under its final name; returns that name."""
-        directory, name = staged.rsplit("/", 1)
-        if not name.startswith(STAGED_PREFIX):
-            raise ValueError(f"{staged!r} is not a staged part")
-        final = f"{directory}/{name[len(STAGED_PREFIX):]}"
-        if self.is_local:
-            os.replace(staged, final)
-        else:
-            self.fs.move(staged, final)
-        return final
+        return self._writing(lambda: files.commit(self.fs, self.is_local, staged), f"part {staged}")
 
     def discard_staged(self, staged: str) -> None:
         """Delete a staged part whose rows must not count (its lease was given to another worker)."""
@@ -150,27 +153,51 @@ class Store:
             pass
 
     # -- reading -----------------------------------------------------------------------------
+    def scan(self, table: str, *, columns: Iterable[str] | None = None,
+             filter: pc.Expression | None = None) -> pa.Table:
+        """Rows of ``table`` that pass ``filter`` (every row by default), only ``columns`` of them, not
+        deduplicated; unreadable parts are skipped and recorded in :attr:`problems`.
+
+        A part that vanishes between listing and reading (compacted away meanwhile) is replaced by a
+        fresh listing, so a concurrent ``store compact`` never hides a row from a reader.
+        """
+        self.table_dir(table)  # validates the name
+        schema = TABLE_SCHEMAS[table]
+        wanted = list(columns) if columns is not None else schema.names
+        unknown = [c for c in wanted if c not in schema.names]
+        if unknown:
+            raise InputError(f"unknown column {unknown[0]!r} of table {table!r}")
+        done: set[str] = set()
+        tables: list[pa.Table] = []
+        for _ in range(5):
+            paths = [p for p in self.part_files(table) if p not in done]
+            got, vanished = scan_paths(self.fs, paths, schema, wanted, filter, self.retry, self._log)
+            tables += got
+            done.update(paths)
+            if not vanished:
+                break
+        arrow = pa.concat_tables(tables) if tables else schema.empty_table().select(wanted)
+        for name, default in READ_DEFAULTS.get(table, {}).items():
+            if name in arrow.column_names:
+                index = arrow.schema.get_field_index(name)
+                arrow = arrow.set_column(index, name, pc.fill_null(arrow.column(name), default))
+        return arrow
+
     def load(self, table: str, *, columns: Iterable[str] | None = None) -> pa.Table:
         """Every readable row of ``table`` (not deduplicated), conformed to the current schema.
 
         Unreadable parts are skipped and recorded in :attr:`problems` (call :meth:`quarantine` to
-        move them aside so their keys get rescored).
+        move the corrupt ones aside so their keys get rescored).
         """
-        directory = self.table_dir(table)  # validates the name
-        schema = TABLE_SCHEMAS[table]
-        parts = []
-        for path in self.part_files(table):
-            try:
-                part = pq.read_table(path, filesystem=self.fs)
-                parts.append(conform(part, schema, defaults=READ_DEFAULTS.get(table)))
-            except Exception as exc:  # truncated, corrupt, foreign: report and go on
-                reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-                if not any(p.path == path for p in self.problems):
-                    self.problems.append(StoreProblem(path, reason))
-        arrow = pa.concat_tables(parts) if parts else schema.empty_table()
-        if columns is not None:
-            arrow = arrow.select(list(columns))
-        return arrow
+        return self.scan(table, columns=columns)
+
+    def latest(self, table: str, *, filter: pc.Expression | None = None,
+               columns: Iterable[str] | None = None) -> pa.Table:
+        """One row per identity (the row readers pick) among the rows passing ``filter``."""
+        wanted = list(columns) if columns is not None else TABLE_SCHEMAS[table].names
+        needed = list(dict.fromkeys(wanted + ranking_columns(table)))
+        raw = self.scan(table, columns=needed, filter=filter)
+        return pick_latest(table, raw).select(wanted)
 
     def read(self, table: str, where: str | None = None) -> pa.Table:
         """One row per identity (see module docstring), optionally filtered by a DuckDB ``where``."""
@@ -178,52 +205,143 @@ class Store:
         sql = f"SELECT * FROM {table}" + (f" WHERE {where}" if where else "")
         return query_arrow(con, sql)
 
-    def connect(self, tables: Iterable[str] | None = None) -> duckdb.DuckDBPyConnection:
+    def connect(self, tables: Iterable[str] | None = None) -> "duckdb.DuckDBPyConnection":
         """A DuckDB connection with one deduplicated view per table (raw rows in ``<table>_all``)."""
+        import duckdb
+
         con = duckdb.connect()
         if tables is None:
             load_table_providers()
         for table in (tables or list(TABLE_SCHEMAS)):
             raw = self.load(table)
             con.register(f"{table}_all", raw)
-            ident, order = TABLE_IDENTITY[table]
-            con.execute(
-                f"CREATE VIEW {table} AS SELECT * EXCLUDE (_rank) FROM ("
-                f"SELECT *, row_number() OVER (PARTITION BY {ident} ORDER BY {order}) AS _rank "
-                f"FROM {table}_all) WHERE _rank = 1"
-            )
+            con.execute(f"CREATE VIEW {table} AS {latest_sql(table, f'{table}_all')}")
         return con
 
-    def existing_keys(self, *, space: str | None = None, ok_only: bool = False) -> set[str]:
-        """Keys already stored (any status unless ``ok_only``), for resume."""
-        arrow = self.load("scores", columns=["key", "space", "status"])
-        con = duckdb.connect()
-        con.register("s", arrow)
+    def existing_keys(self, *, space: str | None = None, ok_only: bool = False,
+                      metrics: Iterable[str] | None = None, among: Iterable[str] | None = None) -> set[str]:
+        """Keys already stored (any status unless ``ok_only``), for resume.
+
+        Reads the ``key`` column only, of rows of ``space`` and ``metrics``; ``among`` (the keys a job
+        could write) keeps only those, so the answer is as small as the job, not the store.
+        """
         conditions = []
-        params: list[object] = []
         if space is not None:
-            conditions.append("space = ?")
-            params.append(space)
+            conditions.append(pc.field("space") == space)
+        if metrics is not None:
+            conditions.append(pc.field("metric").isin(sorted(set(metrics))))
         if ok_only:
-            conditions.append("status = 'ok'")
-        sql = "SELECT DISTINCT key FROM s" + (" WHERE " + " AND ".join(conditions) if conditions else "")
-        return {row[0] for row in con.execute(sql, params).fetchall()}
+            conditions.append(pc.field("status") == "ok")
+        if among is not None:
+            conditions.append(pc.field("key").isin(sorted(set(among))))
+        arrow = self.scan("scores", columns=["key"], filter=_all_of(conditions))
+        return set(pc.unique(arrow.column("key")).to_pylist())
+
+    def read_keys(self, keys: Iterable[str], *, ok_only: bool = True) -> pa.Table:
+        """The rows readers pick for ``keys`` (only ``ok`` ones by default), reading only those rows:
+        what ``--dedupe`` copies from a stored member of a class."""
+        wanted = sorted(set(keys))
+        if not wanted:
+            return TABLE_SCHEMAS["scores"].empty_table()
+        condition = pc.field("key").isin(wanted)
+        if ok_only:
+            condition = condition & (pc.field("status") == "ok")
+        return self.latest("scores", filter=condition)
+
+    # -- what reads met ----------------------------------------------------------------------
+    @property
+    def retried(self) -> int:
+        """Reads and writes that succeeded only after retrying a transient error."""
+        return self._log.retried
 
     def quarantine(self) -> list[StoreProblem]:
-        """Move every unreadable part (found by earlier loads) into ``<table>/quarantine/``."""
+        """Move every *corrupt* part (found by earlier reads) into ``<table>/quarantine/``.
+
+        Parts that failed with a transient error stay where they are (they are fine, the network was
+        not). A part that cannot be moved (a read-only store) stays too, and stays in :attr:`problems`.
+        """
         moved = []
-        for problem in self.problems:
+        for problem in [p for p in self.problems if p.kind == CORRUPT]:
             directory, name = problem.path.rsplit("/", 1)
             target_dir = f"{directory}/quarantine"
-            self.fs.create_dir(target_dir, recursive=True)
-            if self.fs.get_file_info(problem.path).type == pafs.FileType.File:
-                self.fs.move(problem.path, f"{target_dir}/{name}")
-                moved.append(problem)
-        self.problems = [p for p in self.problems if p not in moved]
+            try:
+                self.fs.create_dir(target_dir, recursive=True)
+                if self.fs.get_file_info(problem.path).type == pafs.FileType.File:
+                    self.fs.move(problem.path, f"{target_dir}/{name}")
+                    moved.append(problem)
+            except OSError as exc:
+                problem.reason += f" (could not quarantine: {one_line(exc)})"
+        self.problems[:] = [p for p in self.problems if p not in moved]
         return moved
 
+    def summary_lines(self, quarantined: Iterable[StoreProblem] = ()) -> list[str]:
+        """What this store's reads met, for a run summary: quarantined corrupt parts (``quarantined``,
+        as returned by :meth:`quarantine`), parts unreadable for now, and retried reads."""
+        lines = [f"store: corrupt part quarantined, its keys are missing from the store: {p.path} ({p.reason})"
+                 for p in quarantined]
+        lines += [f"store: corrupt part left in place: {p.path} ({p.reason})"
+                  for p in self.problems if p.kind == CORRUPT]
+        lines += [f"store: part unreadable for now after {self.retry.attempts} tries (transient error, left in "
+                  f"place): {p.path} ({p.reason})" for p in self.problems if p.kind == TRANSIENT]
+        if self.retried:
+            lines.append(f"store: {self.retried} read(s) succeeded after retrying a transient error")
+        return lines
 
-def query_arrow(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> pa.Table:
+    # -- runs --------------------------------------------------------------------------------
+    def start_heartbeat(self, run_id: str) -> None:
+        """Keep ``run_id`` live for ``store compact`` until :meth:`stop_heartbeat` or this process ends."""
+        self._writing(lambda: self._heartbeats.start(run_id), f"the heartbeat of run {run_id}")
+
+    def stop_heartbeat(self, run_id: str) -> None:
+        self._heartbeats.stop(run_id)
+
+    def running_runs(self, stale_after: float = STALE_AFTER_SECONDS) -> list[RunState]:
+        """Runs whose latest ``runs`` row says ``running``, each with whether it is live."""
+        if not self.part_files("runs"):
+            return []
+        runs = self.latest("runs", filter=None, columns=["run_id", "command", "status", "started_at", "created_at"])
+        return [run_state(self.fs, self.base, row, stale_after)
+                for row in runs.to_pylist() if row["status"] == "running"]
+
+    def _track_runs(self, arrow: pa.Table) -> None:
+        for row in arrow.select(["run_id", "status"]).to_pylist():
+            if row["status"] == "running":
+                self.start_heartbeat(row["run_id"])
+            else:
+                self.stop_heartbeat(row["run_id"])
+
+    # -- helpers -----------------------------------------------------------------------------
+    def _retrying(self, operation):
+        return with_retry(operation, self.retry, self._log)
+
+    def _writing(self, operation, what: str):
+        """Run a write; transient failures are retried, a read-only or misplaced store is one line."""
+        try:
+            return self._retrying(operation)
+        except OSError as exc:
+            problem = files.write_problem(exc, self.root, what)
+            if problem is None:
+                raise EnvironmentProblem(f"cannot write {what} to store {self.root!r}: {one_line(exc)}") from None
+            raise problem from None
+
+
+def latest_sql(table: str, source: str) -> str:
+    """SQL selecting the row readers pick per identity of ``table`` from relation ``source``."""
+    ident, order = TABLE_IDENTITY[table]
+    return (f"SELECT * EXCLUDE (_rank) FROM (SELECT *, row_number() OVER (PARTITION BY {ident} ORDER BY {order}) "
+            f"AS _rank FROM {source}) WHERE _rank = 1")
+
+
+def pick_latest(table: str, raw: pa.Table) -> pa.Table:
+    """The rows of ``raw`` that readers pick (one per identity of ``table``)."""
+    import duckdb
+
+    con = duckdb.connect()
+    con.register("raw_rows", raw)
+    return query_arrow(con, latest_sql(table, "raw_rows"))
+
+
+def query_arrow(con: "duckdb.DuckDBPyConnection", sql: str, params: list | None = None) -> pa.Table:
     """Run ``sql`` and return an Arrow table without the DB-API copy (DuckDB 2 renamed the method)."""
     relation = con.sql(sql, params=params) if params else con.sql(sql)
     method = getattr(relation, "to_arrow_table", None) or getattr(relation, "arrow")
@@ -245,11 +363,10 @@ def conform(arrow: pa.Table, schema: pa.Schema, defaults: dict[str, object] | No
     return pa.Table.from_arrays(columns, schema=schema)
 
 
-def _filesystem(root: str) -> tuple[pafs.FileSystem, str]:
-    if "://" in root and not root.startswith("file://"):
-        try:
-            return pafs.FileSystem.from_uri(root)
-        except Exception as exc:
-            raise InputError(f"cannot open store {root!r}: {str(exc).splitlines()[0]}") from None
-    path = root[len("file://"):] if root.startswith("file://") else root
-    return pafs.LocalFileSystem(), str(Path(path).expanduser().resolve())
+def _all_of(conditions: list[pc.Expression]) -> pc.Expression | None:
+    if not conditions:
+        return None
+    out = conditions[0]
+    for condition in conditions[1:]:
+        out = out & condition
+    return out

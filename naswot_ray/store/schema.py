@@ -15,6 +15,7 @@ metric is version 1 or later, old and new values never share a key or a variant.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, fields
 
 import pyarrow as pa
@@ -69,17 +70,47 @@ RUNS_SCHEMA = pa.schema([
     ("created_at", pa.timestamp("us", tz="UTC")),
 ])
 
-TABLE_SCHEMAS: dict[str, pa.Schema] = {"scores": SCORES_SCHEMA, "runs": RUNS_SCHEMA}
+#: what ``store compact`` dropped from ``scores``: one row per duplicate row removed whose run differs from
+#: the kept row's, so ``store verify`` can still check every run against the scores it claims
+SUPERSEDED_SCHEMA = pa.schema([
+    ("key", pa.string()),
+    ("run_id", pa.string()),           # the run whose row was dropped
+    ("arch_index", pa.int64()),
+    ("space", pa.string()),
+    ("metric", pa.string()),
+    ("status", pa.string()),           # the dropped row's status
+    ("kept_run_id", pa.string()),      # the run whose row readers pick (and compaction kept)
+    ("compaction_id", pa.string()),
+    ("created_at", pa.timestamp("us", tz="UTC")),
+])
+
+TABLE_SCHEMAS: dict[str, pa.Schema] = {"scores": SCORES_SCHEMA, "runs": RUNS_SCHEMA, "superseded": SUPERSEDED_SCHEMA}
 
 #: values readers give columns that older part files lack (everything else reads as null): a score row
 #: from before metric versions existed is version 0 of its metric
 READ_DEFAULTS: dict[str, dict[str, object]] = {"scores": {"metric_version": 0, "metric_options": ""}}
 
-#: how readers pick one row per identity when a table holds several (latest wins; scores prefer ok)
+#: how readers pick one row per identity when a table holds several (latest wins; scores prefer ok). The
+#: trailing columns only break ties between rows written in the same microsecond, so the pick depends on
+#: the rows' content, never on part-file names or order (``store compact`` keeps exactly this row).
 TABLE_IDENTITY: dict[str, tuple[str, str]] = {
-    "scores": ("key", "(status = 'ok') DESC, created_at DESC"),
-    "runs": ("run_id", "created_at DESC"),
+    "scores": ("key", "(status = 'ok') DESC, created_at DESC, run_id DESC, worker DESC"),
+    "runs": ("run_id", "created_at DESC, status DESC"),
+    "superseded": ("key, run_id", "created_at DESC"),
 }
+
+
+def ranking_columns(table: str) -> list[str]:
+    """The columns :data:`TABLE_IDENTITY` reads for ``table`` (what a duplicate check must project)."""
+    ident, order = TABLE_IDENTITY[table]
+    names = TABLE_SCHEMAS[table].names
+    words = re.findall(r"[A-Za-z_][A-Za-z0-9_]*", f"{ident} {order}")
+    return [n for n in dict.fromkeys(words) if n in names]
+
+
+def identity_columns(table: str) -> list[str]:
+    """The columns that identify one logical row of ``table`` (``key`` for scores)."""
+    return [c.strip() for c in TABLE_IDENTITY[table][0].split(",")]
 
 
 @dataclass(frozen=True)
