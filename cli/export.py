@@ -50,8 +50,9 @@ def export_command(store_root: str, space: str, metric: str | None, fmt: str, ou
     table = table.sort_by([("arch_index", "ascending"), ("metric", "ascending"), ("mode", "ascending"),
                            ("key", "ascending")])
     if output == "-":
-        write_table(table, fmt, click.get_binary_stream("stdout"))
         sys.stdout.flush()
+        write_table(table, fmt, sys.stdout.buffer)
+        sys.stdout.buffer.flush()
     else:
         write_atomically(table, Path(output), fmt)
     click.echo(f"wrote {table.num_rows} rows to {'standard output' if output == '-' else output}",
@@ -68,7 +69,7 @@ def write_atomically(table: pa.Table, path: Path, fmt: str) -> None:
         with open(tmp, "wb") as sink:
             write_table(table, fmt, sink)
         os.replace(tmp, path)
-    except (NotADirectoryError, IsADirectoryError) as exc:
+    except (NotADirectoryError, IsADirectoryError, FileExistsError) as exc:
         raise InputError(f"cannot write --output {str(path)!r}: {exc.strerror or exc}") from None
     except OSError as exc:
         raise EnvironmentProblem(f"cannot write --output {str(path)!r}: {exc.strerror or exc}; "
