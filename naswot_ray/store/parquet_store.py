@@ -90,23 +90,23 @@ class Store:
         return f"{self.base}/{table}"
 
     def exists(self) -> bool:
-        return self._retrying(lambda: self.fs.get_file_info(self.base).type == pafs.FileType.Directory)
+        return self._listing(lambda: self.fs.get_file_info(self.base).type == pafs.FileType.Directory)
 
     def part_files(self, table: str) -> list[str]:
         """Committed part files of ``table`` (temporary, staged and quarantined files excluded), sorted."""
         directory = self.table_dir(table)
-        infos = self._retrying(lambda: files.list_dir(self.fs, directory))
+        infos = self._listing(lambda: files.list_dir(self.fs, directory))
         return sorted(i.path for i in infos if files.is_part(i))
 
     def part_infos(self, table: str) -> list[pafs.FileInfo]:
         """Every entry of ``table``'s folder (parts, staged parts, unfinished uploads, quarantine)."""
         directory = self.table_dir(table)
-        return self._retrying(lambda: files.list_dir(self.fs, directory))
+        return self._listing(lambda: files.list_dir(self.fs, directory))
 
     def tables(self) -> list[str]:
         """The known tables that have a folder in this store."""
         load_table_providers()
-        entries = self._retrying(lambda: files.list_dir(self.fs, self.base))
+        entries = self._listing(lambda: files.list_dir(self.fs, self.base))
         present = {i.base_name for i in entries if i.type == pafs.FileType.Directory}
         return [t for t in TABLE_SCHEMAS if t in present]
 
@@ -313,6 +313,14 @@ class Store:
     # -- helpers -----------------------------------------------------------------------------
     def _retrying(self, operation):
         return with_retry(operation, self.retry, self._log)
+
+    def _listing(self, operation):
+        """Run a listing; one that still fails after retries is one line (exit 1): without a listing
+        nothing in the store can be trusted to be complete."""
+        try:
+            return self._retrying(operation)
+        except OSError as exc:
+            raise EnvironmentProblem(f"cannot list store {self.root!r}: {one_line(exc)}") from None
 
     def _writing(self, operation, what: str):
         """Run a write; transient failures are retried, a read-only or misplaced store is one line."""
