@@ -36,7 +36,7 @@ from naswot_ray.errors import EnvironmentProblem
 from naswot_ray.store import files
 from naswot_ray.store.heartbeat import STALE_AFTER_SECONDS, heartbeat_files, run_state
 from naswot_ray.store.parquet_store import Store, pick_latest, query_arrow
-from naswot_ray.store.reader import StoreProblem, classify, one_line, read_part, with_retry
+from naswot_ray.store.reader import StoreProblem, classify, one_line
 from naswot_ray.store.schema import TABLE_IDENTITY, TABLE_SCHEMAS, identity_columns, ranking_columns
 
 #: staged parts and unfinished uploads older than this are leftovers of crashed writers
@@ -66,9 +66,10 @@ class TableCheck:
     extra_rows: int = 0
 
     def line(self) -> str:
+        unique = self.table in UNIQUE_TABLES
+        extra = (f", {self.extra_rows:,} {'duplicate' if unique else 'superseded'} rows" if self.extra_rows else "")
         return (f"{self.table}: {self.parts} parts, {self.rows:,} rows, {self.identities:,} distinct "
-                f"{'keys' if self.table in UNIQUE_TABLES else 'identities'}"
-                + (f", {self.extra_rows:,} duplicate rows" if self.extra_rows else ""))
+                f"{'keys' if unique else 'identities'}{extra}")
 
 
 @dataclass
@@ -112,7 +113,7 @@ def _check_table(store: Store, table: str, report: VerifyReport) -> tuple[TableC
     pieces = []
     for path in store.part_files(table):
         try:
-            part = read_part(store.fs, path, schema, None, store.retry, store._log)
+            part = store.read_part(path, table)
         except Exception as exc:
             kind = classify(exc)
             if kind == "vanished":
@@ -333,12 +334,11 @@ def _compact_table(store: Store, table: str, target_rows: int, compaction_id: st
 def _plan(store: Store, table: str, report: CompactReport
           ) -> tuple[list[str], list[int], dict[int, dict[int, dict]]] | None:
     """(parts, rows per part, {part: {row: loser details}}) from the ranking columns of every readable part."""
-    schema = TABLE_SCHEMAS[table]
     columns = list(dict.fromkeys(ranking_columns(table) + PLAN_EXTRA.get(table, [])))
     parts, sizes, pieces = [], [], []
     for path in store.part_files(table):
         try:
-            piece = read_part(store.fs, path, schema, columns, store.retry, store._log)
+            piece = store.read_part(path, table, columns)
         except Exception as exc:
             if classify(exc) != "vanished":
                 report.skipped.append(f"{_short(store, path)} left as it is: unreadable ({one_line(exc)})")
@@ -391,11 +391,10 @@ def _batches(rewrite: list[int], sizes: list[int], target_rows: int) -> list[lis
 def _merge(store: Store, table: str, paths: list[str], dropped: list[dict[int, dict]],
            report: CompactReport) -> pa.Table | None:
     """The rows of ``paths`` without the ``dropped`` ones, sorted; None if a part changed since the plan."""
-    schema = TABLE_SCHEMAS[table]
     pieces = []
     for path, drop in zip(paths, dropped):
         try:
-            part = read_part(store.fs, path, schema, None, store.retry, store._log)
+            part = store.read_part(path, table)
         except Exception as exc:
             report.skipped.append(f"{_short(store, path)} and its batch left as they are: "
                                   f"{classify(exc)} since planning ({one_line(exc)})")
@@ -417,7 +416,7 @@ def _delete(store: Store, path: str) -> None:
         except FileNotFoundError:  # another compaction removed it, after writing its rows elsewhere
             pass
 
-    with_retry(remove, store.retry, store._log)
+    store.retrying(remove)
 
 
 def _remove_leftovers(store: Store, tables: list[str], leftover_age: float) -> int:

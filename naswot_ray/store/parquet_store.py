@@ -30,7 +30,8 @@ from naswot_ray.errors import EnvironmentProblem, InputError
 from naswot_ray.store import files
 from naswot_ray.store.files import STAGED_PREFIX
 from naswot_ray.store.heartbeat import STALE_AFTER_SECONDS, Heartbeats, RunState, run_state
-from naswot_ray.store.reader import CORRUPT, TRANSIENT, ReadLog, RetryPolicy, StoreProblem, one_line, scan_paths, with_retry
+from naswot_ray.store.reader import (CORRUPT, TRANSIENT, ReadLog, RetryPolicy, StoreProblem, one_line, read_part,
+                                     scan_paths, with_retry)
 from naswot_ray.store.schema import READ_DEFAULTS, TABLE_IDENTITY, TABLE_SCHEMAS, ranking_columns
 
 if TYPE_CHECKING:  # DuckDB is imported where a query runs: the scoring path never needs it
@@ -191,6 +192,12 @@ class Store:
         """
         return self.scan(table, columns=columns)
 
+    def read_part(self, path: str, table: str, columns: Iterable[str] | None = None) -> pa.Table:
+        """Every row of one part of ``table`` (``columns`` of it, or all), retrying transient errors;
+        a failure that persists propagates (``naswot_ray.store.reader.classify`` says what it was)."""
+        return read_part(self.fs, path, TABLE_SCHEMAS[table], None if columns is None else list(columns),
+                         self.retry, self._log)
+
     def latest(self, table: str, *, filter: pc.Expression | None = None,
                columns: Iterable[str] | None = None) -> pa.Table:
         """One row per identity (the row readers pick) among the rows passing ``filter``."""
@@ -311,21 +318,22 @@ class Store:
                 self.stop_heartbeat(row["run_id"])
 
     # -- helpers -----------------------------------------------------------------------------
-    def _retrying(self, operation):
+    def retrying(self, operation):
+        """Run a store operation, retrying transient failures (counted in :attr:`retried`)."""
         return with_retry(operation, self.retry, self._log)
 
     def _listing(self, operation):
         """Run a listing; one that still fails after retries is one line (exit 1): without a listing
         nothing in the store can be trusted to be complete."""
         try:
-            return self._retrying(operation)
+            return self.retrying(operation)
         except OSError as exc:
             raise EnvironmentProblem(f"cannot list store {self.root!r}: {one_line(exc)}") from None
 
     def _writing(self, operation, what: str):
         """Run a write; transient failures are retried, a read-only or misplaced store is one line."""
         try:
-            return self._retrying(operation)
+            return self.retrying(operation)
         except OSError as exc:
             problem = files.write_problem(exc, self.root, what)
             if problem is None:
