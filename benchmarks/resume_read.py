@@ -11,12 +11,16 @@ default flush), 2,500 part files. Then, each in a fresh process so peak memory i
   filtered scan of the ``key`` column;
 - **after, job keys**: ``existing_keys(space=, metrics=, among=)`` with the metric list and the keys the
   job could write (what the engine can pass: the answer is then as small as the job);
-- the ``--dedupe`` copy path before (``read('scores')`` in full, filtered in Python) and after
-  (``read_keys``).
+- the ``--dedupe`` copy path after (``read_keys``), and before (``read('scores')`` in full, every row a
+  Python dict, filtered in Python) only with ``--dedupe-before``: on 5 million rows it peaked at 17 GiB;
+- the two resume reads again on a compacted copy of the store (``store compact``: a few large parts
+  sorted by space and metric, whose row-group statistics let the reader skip other spaces unread),
+  unless ``--no-compacted``.
 
-Peak memory is the growth of the process's peak resident set over its size before the read.
+Peak memory is the growth of the process's peak resident set (VmHWM) over its size before the read.
 
-Usage: python benchmarks/resume_read.py [--store DIR] [--rows 5000000] [--part-rows 2000]
+Usage: python benchmarks/resume_read.py [--store DIR] [--rows 5000000] [--part-rows 2000] [--dedupe-before]
+       [--no-compacted]
 Last line: ``resume_before_s=<x> resume_after_s=<y> speedup=<x/y> memory_ratio=<before/after>``.
 """
 
@@ -26,7 +30,6 @@ import argparse
 import hashlib
 import json
 import os
-import resource
 import subprocess
 import sys
 import time
@@ -50,9 +53,8 @@ SPACE, METRIC, SEED = "nb201", "naswot", 1
 
 
 def key_of(space: str, metric: str, seed: int, index: np.ndarray) -> list[str]:
-    """Deterministic 40-hex keys (the shape of real ones) for the synthetic rows."""
-    base = int(hashlib.sha1(f"{space}|{metric}|{seed}".encode()).hexdigest()[:10], 16)
-    return [f"{base:010x}{int(i):030x}" for i in index]
+    """Deterministic keys that look like real ones (sha1 hex digests: they do not compress)."""
+    return [hashlib.sha1(f"{space}|{metric}|{seed}|{int(i)}".encode()).hexdigest() for i in index]
 
 
 def part_rows(space: str, seed: int, indices: np.ndarray, when: datetime, rng: np.random.Generator) -> pa.Table:
@@ -165,17 +167,30 @@ def rss_mb() -> float:
         return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
+def peak_rss_mb() -> float:
+    """This process's peak resident set (VmHWM: unlike getrusage's maxrss it does not carry the parent's
+    peak across fork and exec)."""
+    with open("/proc/self/status") as fh:
+        return next(int(line.split()[1]) for line in fh if line.startswith("VmHWM:")) / 1024
+
+
+def reset_peak_rss() -> None:
+    """Set the peak resident set back to the current one (Linux: 5 > /proc/self/clear_refs)."""
+    with open("/proc/self/clear_refs", "w") as fh:
+        fh.write("5")
+
+
 def measure(name: str, root: str) -> None:
     import duckdb  # noqa: F401  imported before the baseline, as in a real process
     import pyarrow.dataset  # noqa: F401
     import pyarrow.parquet  # noqa: F401
 
+    reset_peak_rss()
     base = rss_mb()
     started = time.perf_counter()
     answer = MEASURES[name](root)
     seconds = time.perf_counter() - started
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"name": name, "seconds": seconds, "peak_mb": peak - base, "answer": answer}))
+    print(json.dumps({"name": name, "seconds": seconds, "peak_mb": peak_rss_mb() - base, "answer": answer}))
 
 
 def run(name: str, root: str) -> dict:
@@ -189,6 +204,8 @@ def main() -> None:
     parser.add_argument("--store", default="/tmp/naswot-resume-read-store")
     parser.add_argument("--rows", type=int, default=5_000_000)
     parser.add_argument("--part-rows", type=int, default=2_000)
+    parser.add_argument("--dedupe-before", action="store_true", help="also time the old --dedupe copy (17 GiB here)")
+    parser.add_argument("--no-compacted", action="store_true", help="skip the reads on a compacted copy")
     parser.add_argument("--measure", choices=sorted(MEASURES), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
@@ -196,29 +213,68 @@ def main() -> None:
         return
     store = Store(args.store)
     if store.exists() and store.part_files("scores"):
-        print(f"reusing {args.store} ({len(store.part_files('scores')):,} parts)")
+        print(f"reusing {args.store}")
     else:
         print(f"writing a synthetic store of {args.rows:,} rows to {args.store}")
         write_store(args.store, args.rows, args.part_rows)
-    parts = store.part_files("scores")
-    size = sum(os.path.getsize(p) for p in parts) / 2**20
-    print(f"store: {len(parts):,} parts, {size:,.0f} MiB on disk")
-    results = {name: run(name, args.store) for name in MEASURES}
-    for name, label in [("before", "resume read, before (every column of every part)"),
-                        ("after", "resume read, after (driver's call: key column, space filter)"),
-                        ("after_job", "resume read, after (+ metric filter, among the job's keys)"),
-                        ("dedupe_before", "--dedupe copy, before (whole table, filtered in Python)"),
-                        ("dedupe_after", "--dedupe copy, after (read_keys)")]:
-        r = results[name]
-        print(f"{label:<66} {r['seconds']:7.2f} s  peak +{r['peak_mb']:7.0f} MiB  ({r['answer']:,} keys)")
+    describe(args.store)
+    names = [n for n in MEASURES if n != "dedupe_before" or args.dedupe_before]
+    results = {name: run(name, args.store) for name in names}
+    if not args.no_compacted:
+        compacted = compacted_copy(args.store)
+        describe(compacted)
+        results.update({f"compacted_{name}": run(name, compacted) for name in ("after", "after_job")})
+    for name, label in LABELS:
+        if name in results:
+            r = results[name]
+            print(f"{label:<68} {r['seconds']:7.2f} s  peak +{r['peak_mb']:6.0f} MiB  ({r['answer']:,} keys)")
     b, a, j = results["before"], results["after"], results["after_job"]
     assert b["answer"] == a["answer"], "before and after must find the same keys"
-    print(f"resume: {b['seconds'] / a['seconds']:.1f}x faster, {b['peak_mb'] / max(a['peak_mb'], 1):.1f}x less memory "
-          f"(job keys: {b['seconds'] / j['seconds']:.1f}x, {b['peak_mb'] / max(j['peak_mb'], 1):.1f}x); --dedupe copy: "
-          f"{results['dedupe_before']['seconds'] / results['dedupe_after']['seconds']:.1f}x faster, "
-          f"{results['dedupe_before']['peak_mb'] / max(results['dedupe_after']['peak_mb'], 1):.1f}x less memory")
+    print(f"resume: {b['seconds'] / a['seconds']:.1f}x faster, {ratio(b, a):.1f}x less memory "
+          f"(job keys: {b['seconds'] / j['seconds']:.1f}x, {ratio(b, j):.1f}x)")
+    if "dedupe_before" in results:
+        d, e = results["dedupe_before"], results["dedupe_after"]
+        print(f"--dedupe copy: {d['seconds'] / e['seconds']:.1f}x faster, {ratio(d, e):.1f}x less memory")
     print(f"resume_before_s={b['seconds']:.2f} resume_after_s={a['seconds']:.2f} "
-          f"speedup={b['seconds'] / a['seconds']:.1f} memory_ratio={b['peak_mb'] / max(a['peak_mb'], 1):.1f}")
+          f"speedup={b['seconds'] / a['seconds']:.1f} memory_ratio={ratio(b, a):.1f}")
+
+
+LABELS = [("before", "resume read, before (every column of every part)"),
+          ("after", "resume read, after (driver's call: key column, space filter)"),
+          ("after_job", "resume read, after (+ metric filter, among the job's keys)"),
+          ("dedupe_before", "--dedupe copy, before (whole table as Python rows, filtered)"),
+          ("dedupe_after", "--dedupe copy, after (read_keys)"),
+          ("compacted_after", "resume read, after, compacted store (driver's call)"),
+          ("compacted_after_job", "resume read, after, compacted store (+ metric, job's keys)")]
+
+
+def ratio(before: dict, after: dict) -> float:
+    return before["peak_mb"] / max(after["peak_mb"], 1.0)
+
+
+def describe(root: str) -> None:
+    import pyarrow.parquet as pq
+
+    parts = Store(root).part_files("scores")
+    rows = sum(pq.read_metadata(p).num_rows for p in parts)
+    size = sum(os.path.getsize(p) for p in parts) / 2**20
+    print(f"{root}: {rows:,} score rows in {len(parts):,} parts, {size:,.0f} MiB on disk", flush=True)
+
+
+def compacted_copy(root: str) -> str:
+    """A copy of the store after ``store compact`` (made once, reused)."""
+    import shutil
+
+    from naswot_ray.store.maintenance import compact
+
+    target = f"{root}-compacted"
+    if not Store(target).exists():
+        shutil.copytree(root, f"{target}.tmp")
+        started = time.perf_counter()
+        report = compact(Store(f"{target}.tmp"))
+        os.rename(f"{target}.tmp", target)
+        print(f"compacted a copy in {time.perf_counter() - started:.0f} s: {'; '.join(report.lines())}", flush=True)
+    return target
 
 
 if __name__ == "__main__":
