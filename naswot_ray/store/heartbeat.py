@@ -111,8 +111,7 @@ def beat_age(fs: pafs.FileSystem, base: str, run_id: str, now: float | None = No
     info = fs.get_file_info(f"{base}/{HEARTBEAT_DIR}/{run_id}.json")
     if info.type != pafs.FileType.File or info.mtime is None:
         return None
-    mtime = info.mtime if info.mtime.tzinfo else info.mtime.replace(tzinfo=timezone.utc)
-    return max(0.0, (now if now is not None else time.time()) - mtime.timestamp())
+    return age_of(info, now)
 
 
 def run_state(fs: pafs.FileSystem, base: str, row: dict, stale_after: float) -> RunState:
@@ -127,11 +126,19 @@ def run_state(fs: pafs.FileSystem, base: str, row: dict, stale_after: float) -> 
     return RunState(row["run_id"], row.get("command") or "", started, age, live)
 
 
-def heartbeat_files(fs: pafs.FileSystem, base: str) -> dict[str, str]:
-    """run_id -> path of every heartbeat file in the store."""
+def heartbeat_files(fs: pafs.FileSystem, base: str) -> dict[str, pafs.FileInfo]:
+    """name (a run id, or ``compact-<id>``) -> file info of every heartbeat in the store."""
     directory = f"{base}/{HEARTBEAT_DIR}"
     if fs.get_file_info(directory).type != pafs.FileType.Directory:
         return {}
     infos = fs.get_file_info(pafs.FileSelector(directory, allow_not_found=True))
-    return {i.base_name[:-len(".json")]: i.path for i in infos
+    return {i.base_name[:-len(".json")]: i for i in infos
             if i.type == pafs.FileType.File and i.base_name.endswith(".json")}
+
+
+def age_of(info: pafs.FileInfo, now: float | None = None) -> float:
+    """Seconds since the heartbeat ``info`` was last written."""
+    if info.mtime is None:
+        return float("inf")
+    mtime = info.mtime if info.mtime.tzinfo else info.mtime.replace(tzinfo=timezone.utc)
+    return max(0.0, (now if now is not None else time.time()) - mtime.timestamp())

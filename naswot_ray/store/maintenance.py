@@ -16,7 +16,11 @@ and hidden leftovers of unfinished writes (deleted once older than a day). Reade
 deleted under them list again (:meth:`naswot_ray.store.Store.scan`).
 
 It refuses while a run on the store is live (:mod:`naswot_ray.store.heartbeat`): a run that crashed
-stops beating, and counts as ended ``stale_after`` seconds after its last beat.
+stops beating, and counts as ended ``stale_after`` seconds after its last beat. Two compactions must
+not overlap (one could drop the copy of a row that the other is deleting the original of), and an
+object store has no lock, so a compaction beats too (``_heartbeats/compact-<id>.json``) and, after its
+first beat, backs off if another live compaction has a smaller id: of two that start together, exactly
+the one with the smaller id goes on.
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ import pyarrow.fs as pafs
 
 from naswot_ray.errors import EnvironmentProblem
 from naswot_ray.store import files
-from naswot_ray.store.heartbeat import STALE_AFTER_SECONDS, heartbeat_files, run_state
+from naswot_ray.store.heartbeat import STALE_AFTER_SECONDS, age_of, heartbeat_files, run_state
 from naswot_ray.store.parquet_store import Store, pick_latest, query_arrow
 from naswot_ray.store.reader import StoreProblem, classify, one_line
 from naswot_ray.store.schema import TABLE_IDENTITY, TABLE_SCHEMAS, identity_columns, ranking_columns
@@ -50,6 +54,8 @@ PLAN_EXTRA = {"scores": ["arch_index", "space", "metric"]}
 #: output sort order per table: compacted ``scores`` parts hold one space and metric per row group, so a
 #: filtered resume read skips the rest by their statistics
 SORT_COLUMNS = {"scores": ["space", "metric", "arch_index", "key"]}
+#: heartbeat name prefix of a running compaction
+COMPACT_PREFIX = "compact-"
 #: compaction order: ``superseded`` after ``scores`` (which adds to it)
 TABLE_ORDER = ("scores", "superseded", "runs")
 
@@ -279,18 +285,28 @@ def compact(store: Store, *, target_rows: int = TARGET_ROWS, stale_after: float 
     if live:
         raise EnvironmentProblem(f"{live[0].describe()} is running on this store; run `store compact` after it "
                                  f"ends (a crashed run counts as ended {stale_after:.0f} s after its last heartbeat)")
-    report = CompactReport(store.root)
-    tables = store.tables()
-    report.leftovers_removed = _remove_leftovers(store, tables, leftover_age)
-    step("leftovers")
-    compaction_id = f"{datetime.now(timezone.utc):%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:8]}"
-    ordered = [t for t in TABLE_ORDER if t in tables or t == "superseded"] + [t for t in tables if t not in TABLE_ORDER]
-    for table in ordered:
-        if table == "superseded" and "superseded" not in store.tables():
-            continue
-        report.tables.append(_compact_table(store, table, target_rows, compaction_id, step, report))
-    report.heartbeats_removed = _remove_heartbeats(store, stale_after)
-    step("heartbeats")
+    compaction_id = f"{datetime.now(timezone.utc):%Y%m%d-%H%M%S%f}-{uuid.uuid4().hex[:8]}"
+    me = f"{COMPACT_PREFIX}{compaction_id}"
+    store.start_heartbeat(me)
+    try:
+        other = sorted(name for name, info in heartbeat_files(store.fs, store.base).items()
+                       if name.startswith(COMPACT_PREFIX) and name < me and age_of(info) <= stale_after)
+        if other:
+            raise EnvironmentProblem(f"another `store compact` ({other[0][len(COMPACT_PREFIX):]}) is running on this "
+                                     "store; run it again when that one has ended")
+        report = CompactReport(store.root)
+        tables = store.tables()
+        report.leftovers_removed = _remove_leftovers(store, tables, leftover_age)
+        step("leftovers")
+        ordered = [t for t in TABLE_ORDER if t in tables or t == "superseded"] + [t for t in tables if t not in TABLE_ORDER]
+        for table in ordered:
+            if table == "superseded" and "superseded" not in store.tables():
+                continue
+            report.tables.append(_compact_table(store, table, target_rows, compaction_id, step, report))
+        report.heartbeats_removed = _remove_heartbeats(store, stale_after, me)
+        step("heartbeats")
+    finally:
+        store.stop_heartbeat(me)
     return report
 
 
@@ -430,17 +446,21 @@ def _remove_leftovers(store: Store, tables: list[str], leftover_age: float) -> i
     return removed
 
 
-def _remove_heartbeats(store: Store, stale_after: float) -> int:
-    """Heartbeats of runs that ended (a final row was written by another process) or crashed."""
-    beats = heartbeat_files(store.fs, store.base)
+def _remove_heartbeats(store: Store, stale_after: float, me: str) -> int:
+    """Heartbeats of runs that ended (a final row was written by another process) or crashed, and of
+    compactions that crashed."""
+    beats = {name: info for name, info in heartbeat_files(store.fs, store.base).items() if name != me}
     if not beats:
         return 0
     running = {r.run_id: r for r in store.running_runs(stale_after)}
     removed = 0
-    for run_id, path in beats.items():
-        state = running.get(run_id)
-        if state is None or not state.live:
-            _delete(store, path)
+    for name, info in beats.items():
+        if name.startswith(COMPACT_PREFIX):
+            ended = age_of(info) > stale_after
+        else:
+            ended = name not in running or not running[name].live
+        if ended:
+            _delete(store, info.path)
             removed += 1
     return removed
 

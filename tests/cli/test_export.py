@@ -167,3 +167,12 @@ def test_json_numbers(value, shown) -> None:
     from naswot_ray.store.export import json_number
 
     assert json_number(value) == shown or (isinstance(shown, float) and math.isclose(json_number(value), shown))
+
+
+def test_score_all_with_a_store_path_that_is_a_file_is_one_line_exit_2(tmp_path, capsys) -> None:
+    afile = tmp_path / "store"
+    afile.write_text("not a store")
+    code, _out, err = run_inprocess(capsys, "score-all", "--space", "nb201", "--dataset", "random", "--limit", "2",
+                                    "--store", str(afile), "--no-progress", "--no-dashboard")
+    assert code == 2 and "is a file, not a store directory" in _one_line(err)
+    assert afile.read_text() == "not a store"

@@ -184,3 +184,23 @@ def test_compact_deletes_leftovers_older_than_a_day_only_and_skips_unreadable_pa
     assert Path(bad).exists()
     assert len(list((tmp_path / "scores").glob("part-*"))) == 2  # the two readable parts merged, the bad one left
     assert sorted(Store(str(tmp_path)).load("scores").column("key").to_pylist()) == ["naswot-0", "naswot-1"]
+
+
+def test_of_two_compactions_at_once_only_the_older_goes_on(tmp_path) -> None:
+    """An object store has no lock: each compaction beats, then backs off if an older one is live."""
+    two_concurrent_runs(tmp_path)
+    older = Store(str(tmp_path))
+    older.start_heartbeat("compact-00000000-000000000000-aaaaaaaa")  # a compaction that started first
+    try:
+        with pytest.raises(EnvironmentProblem, match="another `store compact` .* is running on this store"):
+            compact(Store(str(tmp_path)))
+        assert max(raw_keys(tmp_path).values()) == 2  # nothing touched
+    finally:
+        older.stop_heartbeat("compact-00000000-000000000000-aaaaaaaa")
+    younger = Store(str(tmp_path))
+    younger.start_heartbeat("compact-99999999-999999999999-zzzzzzzz")  # started after: it is the one to back off
+    try:
+        compact(Store(str(tmp_path)))
+        assert set(raw_keys(tmp_path).values()) == {1}
+    finally:
+        younger.stop_heartbeat("compact-99999999-999999999999-zzzzzzzz")
