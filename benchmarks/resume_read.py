@@ -265,7 +265,7 @@ def compacted_copy(root: str) -> str:
     """A copy of the store after ``store compact`` (made once, reused)."""
     import shutil
 
-    from naswot_ray.store.maintenance import compact
+    from naswot_ray.store.compact import compact
 
     target = f"{root}-compacted"
     if not Store(target).exists():

@@ -6,7 +6,7 @@ exactly the architectures it says it scored or failed). Exit 0 when all holds, 1
 attention (each problem is one line), 2 for bad input.
 
 compact merges small parts into large ones and drops duplicate rows, keeping the row readers pick; it
-refuses (exit 1) while a run on the store is live. See ``naswot_ray.store.maintenance`` for why a crash
+refuses (exit 1) while a run on the store is live. See ``naswot_ray.store.compact`` for why a crash
 at any point of it loses no key.
 """
 
@@ -19,7 +19,8 @@ import click
 from naswot_ray.errors import InputError
 from naswot_ray.store import DEFAULT_STORE, Store
 from naswot_ray.store.heartbeat import STALE_AFTER_SECONDS
-from naswot_ray.store.maintenance import TARGET_ROWS, compact, verify
+from naswot_ray.store.compact import TARGET_ROWS, compact
+from naswot_ray.store.verify import verify
 
 STORE_OPTION = click.option("--store", "store_root", default=DEFAULT_STORE, show_default=True,
                             help="Store directory or URI (s3://...).")

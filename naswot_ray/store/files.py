@@ -35,6 +35,9 @@ from naswot_ray.errors import EnvironmentProblem, InputError
 STAGED_PREFIX = ".staged-"
 #: hidden name prefix of a part being written (or an upload that never finished)
 TMP_PREFIX = ".tmp-"
+#: staged parts and unfinished uploads older than this are leftovers of crashed writers (scorers write
+#: and commit within minutes; a day leaves a wide margin for a slow commit)
+LEFTOVER_AGE_SECONDS = 24 * 3600.0
 #: rows per Parquet row group: small enough that min/max statistics let a filtered read skip most
 #: of a large compacted part, large enough to keep the footer small
 ROW_GROUP_ROWS = 64 * 1024

@@ -36,6 +36,8 @@ HEARTBEAT_DIR = "_heartbeats"
 BEAT_SECONDS = 10.0
 #: a running run whose last beat is older than this is taken to have crashed
 STALE_AFTER_SECONDS = 120.0
+#: heartbeat name prefix of a running ``store compact`` (``naswot_ray.store.compact``)
+COMPACT_PREFIX = "compact-"
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ files. Readers load every readable part (:mod:`naswot_ray.store.reader`: project
 transient errors retried, corrupt parts reported and quarantinable) and see each identity once (the
 latest row; for scores an ``ok`` row beats an ``error`` row). Two runs of one job at the same time can
 both store a key; readers still see it once, and ``naswot-ray store compact`` leaves one row per key
-in the files too (:mod:`naswot_ray.store.maintenance`).
+in the files too (:mod:`naswot_ray.store.compact`).
 
 The root is a local path by default; any URI pyarrow understands (``s3://bucket/prefix``,
 ``gs://...``; ``?endpoint_override=host:port&scheme=http`` for an S3-compatible server) works on a
@@ -103,6 +103,10 @@ class Store:
         """Every entry of ``table``'s folder (parts, staged parts, unfinished uploads, quarantine)."""
         directory = self.table_dir(table)
         return self._listing(lambda: files.list_dir(self.fs, directory))
+
+    def relative(self, path: str) -> str:
+        """``path`` relative to the store root (how messages name a part)."""
+        return path[len(self.base) + 1:] if path.startswith(self.base + "/") else path
 
     def tables(self) -> list[str]:
         """The known tables that have a folder in this store."""

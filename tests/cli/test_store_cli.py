@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 from naswot_ray.store import Store
 from tests.cliutil import run_inprocess
-from tests.store.test_maintenance import raw_keys, two_concurrent_runs
+from tests.store.storeutil import raw_keys, two_concurrent_runs
 
 
 def test_verify_then_compact_then_verify(tmp_path, capsys) -> None:

@@ -20,8 +20,9 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from naswot_ray.store import Store
-from naswot_ray.store.maintenance import compact, verify
-from tests.store.test_maintenance import two_concurrent_runs
+from naswot_ray.store.compact import compact
+from naswot_ray.store.verify import verify
+from tests.store.storeutil import two_concurrent_runs
 
 ROOT = Path(__file__).resolve().parents[2]
 TARGET_ROWS = 6  # parts under 3 rows are small; merges of up to 6 rows: two batches of scores
@@ -29,7 +30,7 @@ TARGET_ROWS = 6  # parts under 3 rows are small; merges of up to 6 rows: two bat
 CRASHER = r"""
 import json, os, shutil, sys
 from naswot_ray.store import Store
-from naswot_ray.store.maintenance import compact
+from naswot_ray.store.compact import compact
 from naswot_ray.store.parquet_store import load_table_providers
 
 load_table_providers()  # imported once here, not in every child

@@ -1,4 +1,5 @@
-"""``store verify`` and ``store compact`` (issue 14, item 11) on stores written directly."""
+"""``store compact`` (issue 14, item 11) on stores written directly: merging, deduplication, the runs
+it must not disturb (heartbeats), leftovers, and two compactions at once."""
 
 from __future__ import annotations
 
@@ -6,7 +7,6 @@ import os
 import subprocess
 import sys
 import time
-from collections import Counter
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -15,74 +15,11 @@ import pytest
 
 from naswot_ray.errors import EnvironmentProblem
 from naswot_ray.store import Store
-from naswot_ray.store.maintenance import compact, verify
+from naswot_ray.store.compact import compact
+from naswot_ray.store.verify import verify
+from tests.store.storeutil import raw_keys, run_row, score, two_concurrent_runs
 
-T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def score(i: int, value: float, run: str, *, status: str = "ok", minutes: int = 0, metric: str = "naswot") -> dict:
-    return {"key": f"{metric}-{i}", "space": "nb201", "arch_index": i, "arch": f"a{i}", "metric": metric,
-            "value": value, "status": status, "error": None if status == "ok" else "boom", "run_id": run,
-            "worker": "w", "metric_version": 1, "created_at": T0 + timedelta(minutes=minutes)}
-
-
-def run_row(run: str, status: str, *, requested: int = 0, skipped: int = 0, scored: int = 0, failed: int = 0,
-            command: str = "score-all", started: datetime = T0) -> dict:
-    return {"run_id": run, "command": command, "status": status, "requested": requested, "skipped": skipped,
-            "scored": scored, "failed": failed, "started_at": started,
-            "created_at": started + timedelta(seconds=1 if status == "running" else 60)}
-
-
-def two_concurrent_runs(root: Path) -> Store:
-    """What two runs of one job started at the same time leave: every key stored by both, in many parts."""
-    store = Store(str(root))
-    for run, minutes in (("A", 0), ("B", 1)):
-        store.write("runs", [run_row(run, "running")])
-        for chunk in ([0, 1], [2], [3]):
-            store.write("scores", [score(i, i + minutes / 10, run, minutes=minutes,
-                                         status="error" if (i, run) == (3, "B") else "ok") for i in chunk])
-        store.write("runs", [run_row(run, "finished", requested=4, scored=4 - (run == "B"), failed=int(run == "B"))])
-    return store
-
-
-def raw_keys(root: Path) -> Counter:
-    return Counter(k for p in (root / "scores").glob("part-*.parquet") for k in pq.read_table(p).column("key").to_pylist())
-
-
-def test_verify_passes_a_healthy_store(tmp_path) -> None:
-    store = Store(str(tmp_path))
-    store.write("runs", [run_row("A", "running")])
-    store.write("scores", [score(i, float(i), "A") for i in range(3)] + [score(3, float("nan"), "A", status="error")])
-    store.write("runs", [run_row("A", "finished", requested=5, skipped=1, scored=3, failed=1)])
-    report = verify(Store(str(tmp_path)))
-    assert report.ok, report.lines()
-    assert report.lines()[-1] == f"store {tmp_path}: OK"
-    assert "scores: 1 parts, 4 rows, 4 distinct keys" in report.lines()
-
-
-def test_verify_reports_duplicates_unreadable_parts_inconsistent_runs_and_old_leftovers(tmp_path) -> None:
-    store = two_concurrent_runs(tmp_path)
-    store.write("runs", [run_row("C", "finished", requested=2, scored=2)])  # claims rows it never wrote
-    store.write("scores", [score(7, 7.0, "D")])  # a run with no runs row
-    bad = store.write("scores", [score(9, 9.0, "A")])
-    with open(bad, "r+b") as fh:
-        fh.truncate(25)
-    old = tmp_path / "scores" / ".staged-part-x.parquet"
-    old.write_bytes(b"x")
-    os.utime(old, (time.time() - 2 * 86400,) * 2)
-    (tmp_path / "scores" / ".staged-part-y.parquet").write_bytes(b"y")
-    report = verify(Store(str(tmp_path)))
-    text = "\n".join(report.lines())
-    assert not report.ok
-    assert "problem: scores: 4 duplicate rows of scores keys" in text
-    assert f"problem: scores/{Path(bad).name} is unreadable (corrupt:" in text
-    assert "problem: run C (score-all, finished) claims 2 scored + 0 failed architectures; the store holds rows of 0" in text
-    assert "problem: scores/.staged-part-x.parquet: a staged part or unfinished upload 48 h old" in text
-    assert "note: scores: 1 staged part(s) or upload(s) in flight" in text
-    assert "note: scores: rows of 1 run(s) with no runs row (e.g. D)" in text
-    assert "run A" not in text and "run B" not in text  # both hold exactly what they claim
-    assert len(report.problems) == 4
 
 
 def test_compact_merges_parts_keeps_the_rows_readers_pick_and_keeps_runs_verifiable(tmp_path) -> None:
