@@ -21,7 +21,7 @@ import pyarrow.fs as pafs
 
 from naswot_ray.store import files
 from naswot_ray.store.files import LEFTOVER_AGE_SECONDS
-from naswot_ray.store.heartbeat import STALE_AFTER_SECONDS, run_state
+from naswot_ray.store.heartbeat import COMPACT_PREFIX, STALE_AFTER_SECONDS, age_of, heartbeat_files, run_state
 from naswot_ray.store.parquet_store import Store
 from naswot_ray.store.reader import classify, one_line
 from naswot_ray.store.schema import TABLE_SCHEMAS, identity_columns, ranking_columns
@@ -77,6 +77,10 @@ def verify(store: Store, *, stale_after: float = STALE_AFTER_SECONDS,
         kept[table] = rows
         _check_leftovers(store, table, leftover_age, report)
     _check_runs(store, kept, stale_after, report)
+    for name, info in heartbeat_files(store.fs, store.base).items():
+        if name.startswith(COMPACT_PREFIX) and age_of(info) <= stale_after:
+            report.notes.append(f"a `store compact` is running ({name[len(COMPACT_PREFIX):]}): duplicate rows and "
+                                "part counts are changing under this check")
     return report
 
 
