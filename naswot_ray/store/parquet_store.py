@@ -83,6 +83,14 @@ class Store:
         """Where this store is, the same from any process: an absolute path, or the URI as given."""
         return self.base if self.is_local else self.root
 
+    def __getstate__(self) -> dict:
+        """A store travels to Ray actors as its root, filesystem and settings; heartbeats stay here."""
+        return {"root": self.root, "problems": list(self.problems), "filesystem": self.filesystem, "retry": self.retry}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self.__post_init__()
+
     # -- layout ------------------------------------------------------------------------------
     def table_dir(self, table: str) -> str:
         load_table_providers([table])

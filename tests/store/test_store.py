@@ -245,3 +245,17 @@ def test_an_upload_cut_mid_write_on_an_object_store_leaves_no_visible_part(tmp_p
     assert Store(str(tmp_path / "s")).load("scores").column("arch_index").to_pylist() == [1]
     leftovers = [p.name for p in (tmp_path / "s" / "scores").iterdir() if p.name.startswith(".tmp-")]
     assert leftovers, "the cut upload left its hidden object (store compact deletes it after a day)"
+
+
+def test_a_store_pickles_to_a_ray_actor_without_its_heartbeats(tmp_path) -> None:
+    import pickle
+
+    store = Store(str(tmp_path))
+    store.write("runs", [{"run_id": "r", "status": "running"}])
+    try:
+        copy = pickle.loads(pickle.dumps(store))
+        assert copy.root == store.root and copy.read("runs").num_rows == 1
+        copy.write("scores", [_row(1, 1.0)])
+        assert store.existing_keys() == {_row(1, 1.0)["key"]}
+    finally:
+        store.stop_heartbeat("r")
