@@ -38,6 +38,8 @@ if TYPE_CHECKING:  # DuckDB is imported where a query runs: the scoring path nev
     import duckdb
 
 DEFAULT_STORE = "./naswot-store"
+#: the pseudo-column a scan fills with each row's part file
+FILENAME = "__filename"
 
 #: tables that other packages define, imported on first use so a plain ``Store`` knows every table
 #: (the store stays the bottom layer: it names the modules, it does not import them up front)
@@ -166,10 +168,11 @@ class Store:
             pass
 
     # -- reading -----------------------------------------------------------------------------
-    def scan(self, table: str, *, columns: Iterable[str] | None = None,
-             filter: pc.Expression | None = None) -> pa.Table:
+    def scan(self, table: str, *, columns: Iterable[str] | None = None, filter: pc.Expression | None = None,
+             paths: Iterable[str] | None = None) -> pa.Table:
         """Rows of ``table`` that pass ``filter`` (every row by default), only ``columns`` of them, not
-        deduplicated; unreadable parts are skipped and recorded in :attr:`problems`.
+        deduplicated; unreadable parts are skipped and recorded in :attr:`problems`. ``paths`` limits
+        the read to those parts; the column ``__filename`` names each row's part.
 
         A part that vanishes between listing and reading (compacted away meanwhile) is replaced by a
         fresh listing, so a concurrent ``store compact`` never hides a row from a reader.
@@ -177,19 +180,24 @@ class Store:
         self.table_dir(table)  # validates the name
         schema = TABLE_SCHEMAS[table]
         wanted = list(columns) if columns is not None else schema.names
-        unknown = [c for c in wanted if c not in schema.names]
+        unknown = [c for c in wanted if c not in schema.names and c != FILENAME]
         if unknown:
             raise InputError(f"unknown column {unknown[0]!r} of table {table!r}")
         done: set[str] = set()
         tables: list[pa.Table] = []
+        todo = sorted(paths) if paths is not None else None
         for _ in range(5):
-            paths = [p for p in self.part_files(table) if p not in done]
-            got, vanished = scan_paths(self.fs, paths, schema, wanted, filter, self.retry, self._log)
+            todo = [p for p in (todo if todo is not None else self.part_files(table)) if p not in done]
+            got, vanished = scan_paths(self.fs, todo, schema, wanted, filter, self.retry, self._log)
             tables += got
-            done.update(paths)
+            done.update(todo)
             if not vanished:
                 break
-        arrow = pa.concat_tables(tables) if tables else schema.empty_table().select(wanted)
+            todo = None  # list again: what replaced the vanished parts is new
+        if not tables:
+            empty = schema.append(pa.field(FILENAME, pa.string())) if FILENAME in wanted else schema
+            return empty.empty_table().select(wanted)
+        arrow = pa.concat_tables(tables)
         for name, default in READ_DEFAULTS.get(table, {}).items():
             if name in arrow.column_names:
                 index = arrow.schema.get_field_index(name)
@@ -210,12 +218,13 @@ class Store:
         return read_part(self.fs, path, TABLE_SCHEMAS[table], None if columns is None else list(columns),
                          self.retry, self._log)
 
-    def latest(self, table: str, *, filter: pc.Expression | None = None,
-               columns: Iterable[str] | None = None) -> pa.Table:
-        """One row per identity (the row readers pick) among the rows passing ``filter``."""
+    def latest(self, table: str, *, filter: pc.Expression | None = None, columns: Iterable[str] | None = None,
+               paths: Iterable[str] | None = None) -> pa.Table:
+        """One row per identity (the row readers pick) among the rows passing ``filter`` (of ``paths`` only,
+        when given)."""
         wanted = list(columns) if columns is not None else TABLE_SCHEMAS[table].names
         needed = list(dict.fromkeys(wanted + ranking_columns(table)))
-        raw = self.scan(table, columns=needed, filter=filter)
+        raw = self.scan(table, columns=needed, filter=filter, paths=paths)
         return pick_latest(table, raw).select(wanted)
 
     def read(self, table: str, where: str | None = None) -> pa.Table:
@@ -256,16 +265,25 @@ class Store:
         arrow = self.scan("scores", columns=["key"], filter=_all_of(conditions))
         return set(pc.unique(arrow.column("key")).to_pylist())
 
-    def read_keys(self, keys: Iterable[str], *, ok_only: bool = True) -> pa.Table:
-        """The rows readers pick for ``keys`` (only ``ok`` ones by default), reading only those rows:
-        what ``--dedupe`` copies from a stored member of a class."""
+    def read_keys(self, keys: Iterable[str], *, ok_only: bool = True, space: str | None = None) -> pa.Table:
+        """The rows readers pick for ``keys`` (only ``ok`` ones by default): what ``--dedupe`` copies from
+        a stored member of a class.
+
+        Reads the ``key`` column first (of ``space`` only, when given: parts of other spaces are then
+        skipped by their statistics) to find the parts that hold those keys, then every column of those
+        parts' matching rows only.
+        """
         wanted = sorted(set(keys))
         if not wanted:
             return TABLE_SCHEMAS["scores"].empty_table()
         condition = pc.field("key").isin(wanted)
         if ok_only:
             condition = condition & (pc.field("status") == "ok")
-        return self.latest("scores", filter=condition)
+        if space is not None:
+            condition = condition & (pc.field("space") == space)
+        located = self.scan("scores", columns=["key", FILENAME], filter=condition)
+        holders = set(located.column(FILENAME).to_pylist())
+        return self.latest("scores", filter=condition, paths=holders)
 
     # -- what reads met ----------------------------------------------------------------------
     @property

@@ -159,6 +159,11 @@ def test_read_keys_reads_only_those_rows_and_picks_what_readers_pick(tmp_path) -
     errors_too = store.read_keys([_row(2, 0.0)["key"]], ok_only=False)
     assert errors_too.column("value").to_pylist() == [2.0]  # an ok row beats a later error row
     assert store.read_keys([]).num_rows == 0
+    other = store.write("scores", _rows("nb201", "naswot", range(10)))
+    _corrupt_column(other, "arch")  # a part holding none of the keys: only its key column may be read
+    assert store.read_keys(wanted, space="nb201").sort_by("arch_index").column("value").to_pylist() == [1.5, 2.0]
+    assert store.read_keys(wanted, space="nb101").num_rows == 0
+    assert store.problems == []
 
 
 def test_a_part_compacted_away_between_listing_and_reading_is_replaced_by_a_new_listing(tmp_path) -> None:
