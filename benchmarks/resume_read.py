@@ -244,7 +244,7 @@ LABELS = [("before", "resume read, before (every column of every part)"),
           ("after", "resume read, after (driver's call: key column, space filter)"),
           ("after_job", "resume read, after (+ metric filter, among the job's keys)"),
           ("dedupe_before", "--dedupe copy, before (whole table as Python rows, filtered)"),
-          ("dedupe_after", "--dedupe copy, after (read_keys: key column, then the parts holding them)"),
+          ("dedupe_after", "--dedupe copy, after (read_keys: keys first, then only their parts)"),
           ("compacted_after", "resume read, after, compacted store (driver's call)"),
           ("compacted_after_job", "resume read, after, compacted store (+ metric, job's keys)")]
 
