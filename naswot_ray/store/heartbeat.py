@@ -71,20 +71,21 @@ class Heartbeats:
         return f"{self.base}/{HEARTBEAT_DIR}/{run_id}.json"
 
     def start(self, run_id: str) -> None:
-        self.beat(run_id)
         with self._lock:
+            self.beat(run_id)
             self._runs.add(run_id)
             if self._thread is None:
                 self._thread = threading.Thread(target=self._loop, name="naswot-store-heartbeat", daemon=True)
                 self._thread.start()
 
     def stop(self, run_id: str) -> None:
+        """No beat for ``run_id`` after this returns (beats happen under the same lock)."""
         with self._lock:
             self._runs.discard(run_id)
-        try:
-            self.fs.delete_file(self.path(run_id))
-        except OSError:  # already gone, or the store went read-only: a stale beat only ages
-            pass
+            try:
+                self.fs.delete_file(self.path(run_id))
+            except OSError:  # already gone, or the store went read-only: a stale beat only ages
+                pass
 
     def beat(self, run_id: str) -> None:
         body = json.dumps({"run_id": run_id, "host": socket.gethostname(), "pid": os.getpid(),
@@ -97,15 +98,14 @@ class Heartbeats:
         while True:
             self._wake.wait(self.interval)
             with self._lock:
-                runs = sorted(self._runs)
-                if not runs:
+                if not self._runs:
                     self._thread = None
                     return
-            for run_id in runs:
-                try:
-                    self.beat(run_id)
-                except Exception as exc:  # a hiccup must not kill the beat; the next one may land
-                    log.warning("heartbeat of run %s failed: %s", run_id, exc)
+                for run_id in sorted(self._runs):
+                    try:
+                        self.beat(run_id)
+                    except Exception as exc:  # a hiccup must not kill the beat; the next one may land
+                        log.warning("heartbeat of run %s failed: %s", run_id, exc)
 
 
 def beat_age(fs: pafs.FileSystem, base: str, run_id: str, now: float | None = None) -> float | None:
