@@ -152,7 +152,7 @@ def _compact_table(store: Store, table: str, target_rows: int, compaction_id: st
         for start in range(0, max(merged.num_rows, 1), target_rows):
             chunk = merged.slice(start, target_rows)
             if chunk.num_rows:
-                store.write(table, chunk, tag="compact")
+                store.rewrite(table, chunk, tag="compact")
                 result.parts_out += 1
                 step(f"written:{table}:{number}:{start // target_rows}")
         for position, i in enumerate(batch):

@@ -137,12 +137,27 @@ class Store:
         A ``running`` row written to ``runs`` starts that run's heartbeat; any other status stops it
         (:mod:`naswot_ray.store.heartbeat`). A read-only store is one :class:`EnvironmentProblem` line.
         """
-        directory = self.table_dir(table)
+        arrow = self._conformed(table, data)
+        path = self._put(table, arrow, tag=tag, staged=staged)
+        if table == "runs" and path is not None:
+            self._track_runs(arrow)
+        return path
+
+    def rewrite(self, table: str, data: pa.Table, *, tag: str = "") -> str | None:
+        """Write rows that are already stored into a new part (``store compact``): like :meth:`write`, but
+        copying a ``running`` row of a crashed run must not bring its heartbeat back to life."""
+        return self._put(table, self._conformed(table, data), tag=tag, staged=False)
+
+    def _conformed(self, table: str, data: pa.Table | Sequence[dict]) -> pa.Table:
+        self.table_dir(table)  # loads a provider's table, or names the valid ones
         schema = TABLE_SCHEMAS[table]
         arrow = data if isinstance(data, pa.Table) else pa.Table.from_pylist(list(data), schema=schema)
+        return conform(arrow, schema)
+
+    def _put(self, table: str, arrow: pa.Table, *, tag: str, staged: bool) -> str | None:
+        directory = self.table_dir(table)
         if arrow.num_rows == 0:
             return None
-        arrow = conform(arrow, schema)
         self._seq += 1
         name = files.part_name(tag, self._seq)
         name = f"{STAGED_PREFIX}{name}" if staged else name
@@ -151,10 +166,7 @@ class Store:
             self.fs.create_dir(directory, recursive=True)
             return files.publish(self.fs, self.is_local, directory, name, arrow)
 
-        path = self._writing(put, f"a part of table {table!r}")
-        if table == "runs":
-            self._track_runs(arrow)
-        return path
+        return self._writing(put, f"a part of table {table!r}")
 
     def commit_staged(self, staged: str) -> str:
         """Make a staged part visible under its final name; returns that name."""

@@ -141,3 +141,15 @@ def test_of_two_compactions_at_once_only_the_older_goes_on(tmp_path) -> None:
         assert set(raw_keys(tmp_path).values()) == {1}
     finally:
         younger.stop_heartbeat("compact-99999999-999999999999-zzzzzzzz")
+
+
+def test_compacting_a_crashed_runs_row_does_not_bring_its_heartbeat_back(tmp_path) -> None:
+    store = Store(str(tmp_path))
+    store.write("runs", [run_row("crashed", "running")])
+    store.stop_heartbeat("crashed")  # the driver died: no beat, and the row stays `running`
+    store.write("runs", [run_row("done", "running")])
+    store.write("runs", [run_row("done", "finished")])
+    compact(Store(str(tmp_path)))
+    assert len(list((tmp_path / "runs").glob("part-*"))) == 1
+    assert not list((tmp_path / "_heartbeats").glob("*.json"))
+    assert [(r.run_id, r.live) for r in Store(str(tmp_path)).running_runs()] == [("crashed", False)]
