@@ -10,6 +10,7 @@ from naswot_ray.cli.errors import run_cli
 from naswot_ray.cli.export import export_command
 from naswot_ray.cli.import_benchmark import import_benchmark_command
 from naswot_ray.cli.listing import metrics_command, spaces_command
+from naswot_ray.cli.rerun import rerun_command
 from naswot_ray.cli.score import score_all_command
 from naswot_ray.cli.search import search_command
 
@@ -27,6 +28,7 @@ app.add_command(metrics_command)
 app.add_command(import_benchmark_command)
 app.add_command(analyze_command)
 app.add_command(search_command)
+app.add_command(rerun_command)
 
 
 def main(args: list[str] | None = None) -> None:
