@@ -73,7 +73,28 @@ def score_space(space: str | SearchSpace, *, metrics: Iterable[str] | str = ("na
         space_object=space_obj, **engine)  # type: ignore[arg-type]
     job.validate()
     check_shippable(space_obj)
+    check_workers_find_metrics(job.metrics, plugin_list)
     return run_score_all(job, command=command)
+
+
+def check_workers_find_metrics(metrics: Iterable[str], plugin_modules: Iterable[str]) -> None:
+    """Ray workers look metrics up by name, so each must be registered where they look too: built in, by an
+    installed entry point, or by one of the job's plugin modules. A metric registered by the calling script
+    (or by a module the job does not list) is a one-line InputError here, not a scorer that cannot start."""
+    from naswot_ray.metrics import METRICS
+    from naswot_ray.registry import BUILT_IN
+
+    listed = list(plugin_modules)
+    for name in metrics:
+        origin = METRICS.origin(name)
+        module = origin.split(" ")[-1]
+        if origin == BUILT_IN or origin.startswith("entry point") or any(
+                module == m or module.startswith(m + ".") for m in listed):
+            continue
+        fix = (f"pass plugins=[{module!r}]" if module != "__main__"
+               else "move it into a module and pass plugins=['that_module']")
+        raise InputError(f"metric {name!r} is registered by {origin}, which the Ray workers do not import; {fix} "
+                         "(or install it with an entry point; nr.score needs neither)")
 
 
 def check_shippable(space: SearchSpace) -> None:
@@ -108,4 +129,4 @@ def _resolve(space: str | SearchSpace, options: dict) -> tuple[SearchSpace, dict
     return configured, rebuild, f"{UNREGISTERED}{cls.__module__}.{cls.__qualname__}"
 
 
-__all__ = ["COMMAND", "UNREGISTERED", "check_shippable", "score_space"]
+__all__ = ["COMMAND", "UNREGISTERED", "check_shippable", "check_workers_find_metrics", "score_space"]

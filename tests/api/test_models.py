@@ -220,3 +220,28 @@ def test_an_nb201_cell_scores_bit_identically_to_score_all(tmp_path, capsys) -> 
         model = space.build(space.arch(index), 10)
         stored = {r["metric"]: r["value"] for r in rows if r["arch_index"] == index}
         assert nr.score(model, batch, metrics=metrics, seed=seed) == stored
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device here: the GPU path is checked on a machine with one")
+def test_a_cpu_model_scores_on_cuda_and_stays_where_it_is() -> None:
+    """device="cuda" scores a copy on the GPU; a model already there is scored there by default. cuDNN rounds
+    differently from the CPU, so a pre-activation within rounding of 0 may flip: agreement to a tolerance."""
+    model, x = torchvision_model("resnet18"), images()
+    cpu = nr.score(model, x, metrics="naswot,params")
+    gpu = nr.score(model, x, metrics="naswot,params", device="cuda")
+    assert next(model.parameters()).device.type == "cpu"
+    assert gpu["params"] == cpu["params"] and gpu["naswot"] == pytest.approx(cpu["naswot"], rel=1e-3)
+    on_gpu = copy.deepcopy(model).cuda()
+    assert nr.score(on_gpu, x, metrics="naswot")["naswot"] == pytest.approx(gpu["naswot"], rel=1e-6)
+    with pytest.raises(InputError, match="unknown device 'tpu'"):
+        nr.score(model, x, device="tpu")
+
+
+def test_bad_devices_are_one_line() -> None:
+    model = Functional(nn.ReLU())
+    with pytest.raises(InputError, match=r"^unknown device 'tpu'; valid choices: cpu, cuda, cuda:N$"):
+        nr.score(model, images(), device="tpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(InputError, match="device 'cuda' asked for, but this machine has no CUDA device"):
+            nr.score(model, images(), device="cuda")

@@ -154,3 +154,29 @@ def test_a_space_object_keeps_the_options_that_rebuild_it() -> None:
     space, options, command = _resolve(nr.get_space("nb201", model="samsung"), {})
     assert options == {"model": "samsung"} and command == "nr.score_space" and space.options_key() == "model=samsung"
     assert _resolve("nb201", {"model": "samsung"})[1] == {"model": "samsung"}
+
+
+def test_a_metric_the_workers_cannot_find_is_one_line(tmp_path) -> None:
+    """Workers look metrics up by name: one registered only here (a script, an unlisted module) is refused."""
+    from naswot_ray.metrics import METRICS
+
+    class LocalMetric(nr.Metric):
+        name = "local_metric"
+        needs = nr.MetricNeeds(data=False)
+
+        def score(self, model, batch, *, seed, mode, ctx):
+            return 1.0
+
+    METRICS.add("local_metric", LocalMetric)
+    try:
+        with pytest.raises(InputError) as info:
+            nr.score_space("nb201", metrics=["naswot", "local_metric"], limit=2, dataset="random",
+                           store=str(tmp_path / "store"))
+        assert str(info.value) == ("metric 'local_metric' is registered by module tests.api.test_runs, which the Ray "
+                                   "workers do not import; pass plugins=['tests.api.test_runs'] (or install it with an "
+                                   "entry point; nr.score needs neither)")
+        assert not (tmp_path / "store").exists()
+        assert nr.score(nn.Sequential(nn.Conv2d(3, 2, 3), nn.ReLU()), __import__("torch").randn(4, 3, 8, 8),
+                        metrics="local_metric") == {"local_metric": 1.0}
+    finally:
+        METRICS.remove("local_metric")
