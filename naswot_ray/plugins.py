@@ -26,6 +26,7 @@ in the one-line error of any lookup of an unknown name (the name the user wanted
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.metadata
 from collections.abc import Iterable
@@ -68,7 +69,9 @@ def load(modules: Iterable[str]) -> None:
         registry.load()  # built-ins and entry points, so what the modules add below is told apart
     for name in modules:
         try:
-            with _registering_as(registries, f"plugin module {name}"):
+            with contextlib.ExitStack() as stack:
+                for registry in registries:
+                    stack.enter_context(registry.registering_as(f"plugin module {name}"))
                 importlib.import_module(name)
         except Exception as exc:  # noqa: BLE001 - any import failure is reported the same way
             raise InputError(f"plugin {name!r} failed to import: {_one_line(exc)}") from None
@@ -129,21 +132,6 @@ def _registries() -> list["Registry"]:
     from naswot_ray.spaces import SPACES
 
     return [SPACES, METRICS]
-
-
-class _registering_as:
-    """``Registry.registering_as`` for several registries at once."""
-
-    def __init__(self, registries: list["Registry"], origin: str) -> None:
-        self.contexts = [registry.registering_as(origin) for registry in registries]
-
-    def __enter__(self) -> None:
-        for context in self.contexts:
-            context.__enter__()
-
-    def __exit__(self, *exc: object) -> None:
-        for context in reversed(self.contexts):
-            context.__exit__(*exc)
 
 
 def _entry_points(group: str) -> list[importlib.metadata.EntryPoint]:

@@ -14,6 +14,7 @@ import pytest
 
 from naswot_ray.metrics import METRICS
 from naswot_ray.store import Store
+from tests.pluginutil import ray_on_path
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 SECTIONS = ("Python API", "Your own space or metric")
@@ -29,9 +30,16 @@ def test_both_sections_have_a_snippet() -> None:
     assert all(len(snippets(section)) == 1 for section in SECTIONS)
 
 
+@pytest.fixture(scope="module")
+def shared_ray():
+    """One local Ray for both snippets (score_space joins a running Ray instead of starting its own)."""
+    with ray_on_path():
+        yield
+
+
 @pytest.mark.ray
 @pytest.mark.parametrize("section", SECTIONS)
-def test_the_snippet_runs(section: str, tmp_path, monkeypatch, capsys) -> None:
+def test_the_snippet_runs(shared_ray, section: str, tmp_path, monkeypatch, capsys) -> None:
     monkeypatch.chdir(tmp_path)
     script = tmp_path / "snippet.py"
     script.write_text(snippets(section)[0])

@@ -84,7 +84,10 @@ def score(model: nn.Module, images: object, *, metrics: Iterable[str] | str = ("
             expands to its members.
         labels: one integer class per image, for metrics that read labels (a metric that needs them and
             gets none is a one-line :class:`InputError`).
-        mode: a metric mode, e.g. NASWOT's ``reference`` (default) or ``clean``.
+        mode: a metric mode, e.g. NASWOT's ``reference`` (default, as in ``score-all``) or ``clean``.
+            ``reference`` follows the reference code and also hooks every module whose class name contains
+            "ReLU" (NB201's ``ReLUConvBN`` containers, so published numbers reproduce); for a model of your
+            own with such container names, ``clean`` counts each rectifier exactly once.
         seed: the seed metrics draw their randomness from (Gaussian inputs, sub-sampling); ``score-all``
             passes each architecture the seed ``naswot_ray.engine.seeds.arch_seed(run_seed, index)``.
         device: where to score (default: the device of the model's parameters, else the CPU); the copy

@@ -52,3 +52,30 @@ def test_python_twins_agree_with_the_commands() -> None:
     assert nr.get_space("nb201", model="samsung").options_key() == "model=samsung"
     with pytest.raises(InputError, match="space 'nb101' has no option 'stem'; valid options: stem_channels, max_vertices"):
         nr.get_space("nb101", stem=16)
+
+
+def test_metrics_shows_a_group_and_options_of_a_registered_metric(capsys) -> None:
+    from naswot_ray.metrics import METRICS
+
+    class Member(nr.Metric):
+        name = "group_member"
+        description = "one of two metrics scored in one pass"
+        group = "pair"
+        version = 3
+        legal_nonfinite = frozenset({"inf", "-inf"})
+        options = (nr.Option("repeats", int, 2, "passes to average"),)
+
+        def score(self, model, batch, *, seed, mode, ctx):
+            return 0.0
+
+    METRICS.add("group_member", Member)
+    try:
+        code, out, _ = run_inprocess(capsys, "metrics")
+    finally:
+        METRICS.remove("group_member")
+    lines = out.splitlines()
+    at = lines.index(next(line for line in lines if line.startswith("group_member:")))
+    assert lines[at].endswith("[from module tests.cli.test_listing]")
+    assert lines[at + 1] == ("    version 3; legal non-finite values: -inf, inf; group: pair (scored in one pass with "
+                             "its members)")
+    assert lines[at + 2] == "    option repeats (an integer, default 2): passes to average"
