@@ -11,10 +11,10 @@ Jacobian-correlation score, ``jacob_cov`` here), -sum_i [ln(l_i + k) + 1/(l_i + 
 the B x B correlation matrix of the input Jacobians. Each term is at least 1, with equality exactly at
 l_i = 1, and the eigenvalues sum to B, so the score's ceiling is -B, reached when the Jacobian rows are
 uncorrelated. A torchvision network on 32-224 px images has nearly orthogonal input Jacobians (mean
-absolute off-diagonal correlation 0.002 for resnet18 at 224 px), so v1 sits at its ceiling, -16.001 for
-B=16, for every such model and ranks nothing. NASWOT v2 (``naswot``, the ICML 2021 score) is log|det K| of
-the rectifier-code kernel, bounded by B ln(number of rectifier units), and it does separate these models;
-tests/api/test_score.py reproduces both.
+absolute off-diagonal correlation 0.003 for resnet18 at 224 px), so v1 sits at its ceiling, -16.001 for
+B=16, for every such model and ranks nothing (``python scripts/check_v1_ceiling.py`` prints these figures).
+NASWOT v2 (``naswot``, the ICML 2021 score) is log|det K| of the rectifier-code kernel, bounded by
+B ln(number of rectifier units), and it does separate these models; tests/api/test_models.py reproduces both.
 """
 
 from __future__ import annotations
