@@ -29,8 +29,6 @@ def rerun_command(run_id: str, store: str, into: str | None, address: str | None
 
     summary = rerun(run_id, store=store, into=into, address=address, num_workers=num_workers,
                     progress=not no_progress, dashboard=not no_dashboard)
-    if summary.requested and summary.skipped == summary.requested:
-        click.echo(f"nothing to do: all {summary.requested} architectures of run {run_id} are already stored")
     for line in summary.lines():
         click.echo(line)
     click.echo(f"store: {into or store}")

@@ -86,7 +86,7 @@ class Registry(Generic[T]):
         self._factories[name] = factory
         for alias in aliases:
             self._aliases[alias] = name
-        self._origins[name] = self._origin_override or _origin_of(factory)
+        self._origins[name] = self._origin_override or self._origin_of(factory)
 
     def remove(self, name: str) -> None:
         """Forget ``name`` and its aliases (a re-defined notebook space; tests that install a plugin)."""
@@ -109,6 +109,13 @@ class Registry(Generic[T]):
         """Where ``name`` comes from: "built in", "entry point of <distribution> <version>",
         "plugin module <module>" or "module <module>" (registered by a script or notebook)."""
         return self._origins.get(self.canonical_name(name), "unknown")
+
+    def _origin_of(self, factory: Callable) -> str:
+        """"built in" for the modules this registry loads itself (however they got imported), else the module."""
+        module = getattr(factory, "__module__", None) or getattr(getattr(factory, "func", None), "__module__", None) or ""
+        if module in {f"{self.package}.{m}" for m in self.modules}:
+            return BUILT_IN
+        return f"module {module}" if module else "unknown"
 
     def canonical_name(self, name: str) -> str:
         """Resolve an alias; raise a one-line :class:`InputError` for unknown names."""
@@ -159,13 +166,6 @@ class Registry(Generic[T]):
     def __iter__(self) -> Iterator[str]:
         self.load()
         return iter(self._factories)
-
-
-def _origin_of(factory: Callable) -> str:
-    module = getattr(factory, "__module__", None) or getattr(getattr(factory, "func", None), "__module__", None) or ""
-    if module == "naswot_ray" or module.startswith("naswot_ray."):
-        return BUILT_IN
-    return f"module {module}" if module else "unknown"
 
 
 def _same_definition(old: Callable, new: Callable) -> bool:
