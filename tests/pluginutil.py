@@ -78,7 +78,9 @@ def ray_on_path(*directories: Path, num_cpus: int = 2) -> Iterator[None]:
     sys.path[:0] = paths
     if ray.is_initialized():
         ray.shutdown()
-    ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False, namespace="naswot-ray-tests")
+    # address="local": a private instance even where someone ran `ray start` on this machine (Ray would join it)
+    ray.init(address="local", num_cpus=num_cpus, include_dashboard=False, log_to_driver=False,
+             namespace="naswot-ray-tests")
     try:
         yield
     finally:
