@@ -74,12 +74,12 @@ def rerun(run_id: str, *, store: str, into: str | None = None, address: str | No
           num_workers: int | None = None, progress: bool = False, dashboard: bool = True):
     """Run ``run_id`` of ``store`` again, into ``into`` (default: the same store, where it resumes); returns
     the run summary. Bad input (an unknown run, a script-defined space) is a one-line InputError."""
-    from naswot_ray.api.runs import absolute_store, check_shippable
+    from naswot_ray.api.runs import check_shippable
     from naswot_ray.engine.driver import run_score_all
 
     source = Store(str(store))
     job = job_for_run(source, run_id)
-    job.store, job.address, job.progress, job.dashboard = absolute_store(into or store), address, progress, dashboard
+    job.store, job.address, job.progress, job.dashboard = str(into or store), address, progress, dashboard
     if num_workers is not None:
         job.num_workers = num_workers
     job.validate()

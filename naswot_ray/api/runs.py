@@ -65,7 +65,7 @@ def score_space(space: str | SearchSpace, *, metrics: Iterable[str] | str = ("na
         space=space_obj.name, metrics=parse_metric_list(metrics if isinstance(metrics, str) else ",".join(metrics)),
         batch=BatchSpec(dataset=dataset, batch_size=batch_size, seed=seed, data_root=data_root, norm=norm,
                         image_size=space_obj.input_size, num_classes=num_classes or 10),
-        store=absolute_store(store), mode=mode, space_options=options,
+        store=str(store), mode=mode, space_options=options,
         metric_options={name: dict(values) for name, values in (metric_options or {}).items()},
         seed=seed, num_classes=num_classes, limit=limit,
         indices=parse_index_list(indices) if isinstance(indices, str) else indices,
@@ -95,18 +95,6 @@ def check_workers_find_metrics(metrics: Iterable[str], plugin_modules: Iterable[
                else "move it into a module and pass plugins=['that_module']")
         raise InputError(f"metric {name!r} is registered by {origin}, which the Ray workers do not import; {fix} "
                          "(or install it with an entry point; nr.score needs neither)")
-
-
-def absolute_store(store: object) -> str:
-    """A local store path made absolute here, where the caller means it: scorers write their own parts and a
-    Ray worker's working directory is not the caller's (a notebook that changed directory after Ray
-    started). URIs are returned as they are."""
-    text = str(store)
-    if "://" in text and not text.startswith("file://"):
-        return text
-    from pathlib import Path
-
-    return str(Path(text.removeprefix("file://")).expanduser().resolve())
 
 
 def check_shippable(space: SearchSpace) -> None:
@@ -141,4 +129,4 @@ def _resolve(space: str | SearchSpace, options: dict) -> tuple[SearchSpace, dict
     return configured, rebuild, f"{UNREGISTERED}{cls.__module__}.{cls.__qualname__}"
 
 
-__all__ = ["COMMAND", "UNREGISTERED", "absolute_store", "check_shippable", "check_workers_find_metrics", "score_space"]
+__all__ = ["COMMAND", "UNREGISTERED", "check_shippable", "check_workers_find_metrics", "score_space"]
