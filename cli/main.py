@@ -14,6 +14,7 @@ from naswot_ray.cli.errors import run_cli
 from naswot_ray.cli.export import export_command
 from naswot_ray.cli.import_benchmark import import_benchmark_command
 from naswot_ray.cli.listing import metrics_command, spaces_command
+from naswot_ray.cli.rerun import rerun_command
 from naswot_ray.cli.score import score_all_command
 from naswot_ray.cli.search import search_command
 from naswot_ray.cli.types import require_text
@@ -34,6 +35,7 @@ app.add_command(import_benchmark_command)
 app.add_command(analyze_command)
 app.add_command(search_command)
 app.add_command(store_group)
+app.add_command(rerun_command)
 require_text(app)
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from naswot_ray.cli.jobfile import config_option
+from naswot_ray.cli.plugins import plugin_option
 from naswot_ray.data.sources import BatchSpec
 from naswot_ray.cli.types import (BATCH_SIZE, CLASSES, COUNT, GPUS, INPUT_DIR, INPUT_FILE, NON_NEGATIVE, POSITIVE, SEED, STORE,
                                   WORKERS, Choice)
@@ -16,6 +18,7 @@ from naswot_ray.store import DEFAULT_STORE
 
 
 @click.command("score-all")
+@config_option
 @click.option("--space", default="nb201", show_default=True, help="Search space (see `naswot-ray spaces`).")
 @click.option("--metrics", "metrics_text", default="naswot", show_default=True,
               help="Comma-separated metrics (see `naswot-ray metrics`), e.g. naswot,params.")
@@ -67,6 +70,7 @@ from naswot_ray.store import DEFAULT_STORE
               help="Write a part file at least this often.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 @click.option("--no-dashboard", is_flag=True, help="Start the local Ray without its dashboard.")
+@plugin_option
 def score_all_command(space: str, metrics_text: str, dataset: str, data_root: str | None, norm: str | None,
                       batch_size: int, seed: int, mode: str | None, limit: int | None, indices_text: str | None,
                       store: str, address: str | None, num_workers: int | None, gpus_per_worker: float | None,
@@ -75,11 +79,12 @@ def score_all_command(space: str, metrics_text: str, dataset: str, data_root: st
                       space_option_items: tuple[str, ...], metric_option_items: tuple[str, ...], nb101_stem: str | None,
                       nb201_model: str | None, nds_data: str | None, nds_compat: str | None, flush_rows: int, flush_seconds: float,
                       no_progress: bool, no_dashboard: bool, max_start_failures: int, max_device_errors: int,
-                      wait_for_resources: float) -> None:
+                      wait_for_resources: float, plugin_modules: tuple[str, ...]) -> None:
     """Score architectures of a space and store one row per (architecture, metric).
 
     Rerunning the same command resumes: keys already in the store are skipped.
     """
+    from naswot_ray.api.runs import check_shippable
     from naswot_ray.engine.driver import run_score_all  # imports Ray: only when actually scoring
 
     aliases = {"stem_channels": nb101_stem, "model": nb201_model, "data_file": nds_data, "compat": nds_compat}
@@ -99,9 +104,10 @@ def score_all_command(space: str, metrics_text: str, dataset: str, data_root: st
         progress=not no_progress,
         dashboard=not no_dashboard, flush_rows=flush_rows, flush_seconds=flush_seconds,
         max_start_failures=max_start_failures, max_device_errors=max_device_errors,
-        wait_for_resources=wait_for_resources,
+        wait_for_resources=wait_for_resources, plugins=list(plugin_modules),
     )
     job.validate()
+    check_shippable(space_obj)
     space_size = job.resolved_space().size
     if limit is not None and space_size is not None and limit > space_size:
         click.echo(f"note: --limit {limit:,} is more than space {job.space!r} holds; scoring all "

@@ -45,6 +45,15 @@ class Batch:
     y: torch.Tensor | None
     provenance: BatchProvenance
 
+    @classmethod
+    def from_images(cls, images: object, labels: object = None, *, norm: str | None = None,
+                    name: str = "images") -> "Batch":
+        """A batch of images you already hold: a float NCHW tensor is used as given; uint8 NHWC pixels are
+        normalised with the statistics ``norm`` names (required for them). See :mod:`naswot_ray.data.images`."""
+        from naswot_ray.data.images import batch_from_images
+
+        return batch_from_images(images, labels, norm=norm, name=name)
+
     def to(self, device: torch.device | str) -> "Batch":
         y = self.y.to(device) if self.y is not None else None
         return Batch(self.x.to(device), y, self.provenance)

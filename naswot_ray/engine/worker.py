@@ -147,8 +147,13 @@ class ArchScorer:
         return build
 
     def _score_index(self, index: int) -> list[dict]:
-        arch = self.space.arch(index)
-        seed = arch_seed(self.job.seed, index)
+        return self.score_arch(index, self.space.arch(index), arch_seed(self.job.seed, index))
+
+    def score_arch(self, index: int, arch: str, seed: int) -> list[dict]:
+        """Rows for every metric of ``arch`` with its per-architecture ``seed`` (no retry, no deadline).
+
+        The one scoring loop: ``nr.score`` runs a model from outside through it too (naswot_ray/api/models.py).
+        """
         build = self._build_factory(arch, seed)
         started = time.perf_counter()
         model: nn.Module | None = None

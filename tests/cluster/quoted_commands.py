@@ -358,6 +358,8 @@ def parse(group: click.Group, argv: tuple[str, ...], *, complete: bool) -> click
             pending = ctx._protected_args if hasattr(ctx, "_protected_args") else ctx.protected_args
             rest = [*pending, *ctx.args]
             if not rest:
+                if command.invoke_without_command:  # a group that also runs alone (``spaces --details NAME``)
+                    return ctx
                 if complete:
                     raise click.UsageError("missing subcommand", ctx=ctx)
                 return None
