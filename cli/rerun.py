@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import click
 
+from naswot_ray.cli.types import STORE, WORKERS
 from naswot_ray.store import DEFAULT_STORE
 
 
 @click.command("rerun")
 @click.argument("run_id")
-@click.option("--store", default=DEFAULT_STORE, show_default=True, help="Store whose runs table holds RUN_ID.")
-@click.option("--into", default=None, metavar="STORE",
+@click.option("--store", default=DEFAULT_STORE, show_default=True, type=STORE, help="Store whose runs table holds RUN_ID.")
+@click.option("--into", default=None, metavar="STORE", type=STORE,
               help="Write the rows into this store instead (an empty one recomputes every value); default: --store, "
                    "where the run resumes.")
 @click.option("--address", default=None, help="Ray cluster address (e.g. auto); default: start a local Ray.")
-@click.option("--num-workers", default=None, type=click.IntRange(min=1), help="Scorer actors (default: as the run had).")
+@click.option("--num-workers", default=None, type=WORKERS, help="Scorer actors (default: as the run had).")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 @click.option("--no-dashboard", is_flag=True, help="Start the local Ray without its dashboard.")
 def rerun_command(run_id: str, store: str, into: str | None, address: str | None, num_workers: int | None,
