@@ -14,13 +14,15 @@ from naswot_ray.store import Store, score_key
 
 def write_scores(store: Store, *, space: str, indices: Sequence[int], archs: Sequence[str], values: Sequence[float],
                  metric: str = "naswot", mode: str = "reference", space_options: str = "", seed: int = 1,
-                 batch_sha256: str = "b" * 64, dataset: str = "cifar10", metric_version: int = 1) -> None:
-    """One score row per architecture; NaN values are stored as status=error rows (as the engine does)."""
+                 batch_sha256: str = "b" * 64, dataset: str = "cifar10", metric_version: int = 1, num_classes: int = 10,
+                 status: Sequence[str] | None = None, created_at: datetime | None = None) -> None:
+    """One score row per architecture; NaN values are stored as status=error rows (as the engine does)
+    unless ``status`` gives each row's status (e.g. a NaN stored as ok, as rows from before legal values)."""
     n = len(indices)
     values = np.asarray(values, dtype=np.float64)
-    status = ["error" if math.isnan(v) else "ok" for v in values]
+    status = list(status) if status is not None else ["error" if math.isnan(v) else "ok" for v in values]
     keys = [score_key(space=space, space_options=space_options, arch_index=int(i), metric=metric, mode=mode,
-                      bn_mode="train", num_classes=10, batch_sha256=batch_sha256, seed=seed,
+                      bn_mode="train", num_classes=num_classes, batch_sha256=batch_sha256, seed=seed,
                       metric_version=metric_version, metric_options="", device_class="cpu",
                       memory_format="channels_last", labels_sha256="") for i in indices]
     table = pa.table({
@@ -29,7 +31,8 @@ def write_scores(store: Store, *, space: str, indices: Sequence[int], archs: Seq
         "value": values, "value_scale": ["raw"] * n, "status": status,
         "error": ["failed" if s == "error" else None for s in status], "dataset": [dataset] * n,
         "batch_size": [128] * n, "batch_sha256": [batch_sha256] * n, "seed": [seed] * n, "mode": [mode] * n,
-        "bn_mode": ["train"] * n, "num_classes": [10] * n, "created_at": [datetime.now(timezone.utc)] * n,
+        "bn_mode": ["train"] * n, "num_classes": pa.array([num_classes] * n, pa.int32()),
+        "created_at": [created_at or datetime.now(timezone.utc)] * n,
         "metric_version": pa.array([metric_version] * n, pa.int32()), "metric_options": [""] * n,
         "device_class": ["cpu"] * n, "memory_format": ["channels_last"] * n, "labels_sha256": [""] * n,
     })
