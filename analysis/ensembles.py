@@ -245,7 +245,7 @@ def parse_targets(text: str | None, rows: pd.DataFrame) -> list[Target]:
         if target.label not in present:
             raise InputError(f"unknown ensemble target {target.label!r}; joined accuracy columns: "
                              f"{', '.join(sorted(present))}")
-    return list(dict.fromkeys(targets))
+    return sorted(dict.fromkeys(targets), key=lambda t: (t.dataset.lower(), t.split, t.epochs))  # option order aside
 
 
 # -- the summary --------------------------------------------------------------------------------------------
