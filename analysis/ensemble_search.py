@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from naswot_ray.analysis.ensembles import SpaceData, Target
-from naswot_ray.analysis.join import DATASET_CLASSES
+from naswot_ray.ensembles.variants import DATASET_CLASSES
 from naswot_ray.ensembles import Spec, Term, combine_ranks, oriented_ranks
 from naswot_ray.ensembles.rank import average_ranks
 from naswot_ray.errors import InputError

@@ -27,7 +27,8 @@ import numpy as np
 import pandas as pd
 
 from naswot_ray.accuracies.schema import AccuracyColumn
-from naswot_ray.analysis.join import DATASET_CLASSES, Joined
+from naswot_ray.analysis.join import Joined
+from naswot_ray.ensembles.variants import DATASET_CLASSES, Named, find_variant
 from naswot_ray.analysis.stats import spearman_rho
 from naswot_ray.ensembles import Member, Spec, evaluate, higher_is_better, parse_spec, resolve, usable_values
 from naswot_ray.ensembles.spec import PREFIX, PRESETS, is_ensemble
@@ -91,24 +92,11 @@ class SpaceData:
         return index.sort_values()
 
     def find(self, ref: str, classes: int | None) -> Variant | None:
-        """The variant ``ref`` names for a dataset of ``classes`` classes (None: not stored, or no head fits).
-
-        ``ref`` is an exact label, a family (head matched), or a bare metric with one family; a bare name
-        with several families is an InputError that lists them.
-        """
-        if ref in self.variants:
-            return self.variants[ref]
-        family = [v for v in self.variants.values() if v.family == ref]
-        if not family and "[" not in ref:
-            families = sorted({v.family for v in self.variants.values() if v.metric == ref})
-            if len(families) > 1:
-                raise InputError(f"ensemble member {ref!r} matches {len(families)} stored variants in space "
-                                 f"{self.space!r}: {', '.join(families)}; name one, e.g. {families[0]}")
-            family = [v for v in self.variants.values() if families and v.family == families[0]]
-        if len(family) == 1:
-            return family[0]
-        matching = [v for v in family if v.num_classes == classes]
-        return matching[0] if len(matching) == 1 else None
+        """The variant ``ref`` names for a dataset of ``classes`` classes (None: not stored, or no head fits);
+        see :func:`naswot_ray.ensembles.variants.find_variant`."""
+        named = [Named(v.label, v.metric, v.num_classes, v) for v in self.variants.values()]
+        found = find_variant(named, ref, classes, f" in space {self.space!r}")
+        return None if found is None else found.data
 
     def labels(self) -> list[str]:
         return sorted(self.variants)

@@ -37,17 +37,11 @@ import pyarrow as pa
 
 import naswot_ray.accuracies  # noqa: F401  (registers the accuracies table with the store)
 from naswot_ray.accuracies.keys import NB101
+from naswot_ray.ensembles.variants import DATASET_CLASSES, family, variant_labels
 from naswot_ray.errors import InputError
 from naswot_ray.spaces import get_space
 from naswot_ray.store import VARIANT_FIELDS, Store, query_arrow
 
-#: fields shown in a variant label when they differ, in this order (the head early, so variants that differ
-#: in it carry ``num_classes=K`` and their family is the label without it)
-LABEL_FIELDS = ("mode", "num_classes", "metric_version", "metric_options", "space_options", "dataset", "batch_size",
-                "batch_sha256", "labels_sha256", "seed", "bn_mode", "device_class", "memory_format")
-#: class count of each benchmark dataset, for pairing a head size with a dataset
-DATASET_CLASSES = {"cifar10": 10, "cifar10-valid": 10, "cifar100": 100, "ImageNet16-120": 120, "imagenet": 1000,
-                   "imagenette": 10}
 #: the joined rows' sort order (deterministic whatever order the store's part files and DuckDB give)
 ROW_ORDER = ["space", "variant", "acc_dataset", "acc_split", "acc_epochs", "arch_index"]
 
@@ -93,8 +87,8 @@ def load_joined(store: Store, filters: Filters | None = None) -> Joined:
                          f"stored: {_stored(con, 'scores', 'space, metric')}")
     variants = (variants.sort_values(list(variants.columns), kind="mergesort", na_position="first")
                 .drop_duplicates(["space", *VARIANT_FIELDS]).reset_index(drop=True))
-    variants["variant"] = _labels(variants)
-    variants["family"] = [_family(label) for label in variants["variant"]]
+    variants["variant"] = variant_labels(variants)
+    variants["family"] = [family(label) for label in variants["variant"]]
     con.register("variants", pa.Table.from_pandas(variants, preserve_index=False))
     con.register("nb101_keys", _nb101_keys(con, score_where, score_params))
 
@@ -147,15 +141,6 @@ def match_heads(rows: pd.DataFrame) -> pd.DataFrame:
     return rows[keep]
 
 
-def _family(label: str) -> str:
-    """The variant label without its head size: ``zico[num_classes=100]`` -> ``zico``."""
-    base, bracket, rest = label.partition("[")
-    if not bracket:
-        return label
-    parts = [p for p in rest[:-1].split(",") if not p.startswith("num_classes=")]
-    return f"{base}[{','.join(parts)}]" if parts else base
-
-
 def _nb101_keys(con, score_where: str, params: list) -> pa.Table:
     """(arch, hash) for every distinct NB101 arch among the scores (empty when NB101 is not involved)."""
     condition = f"{score_where} AND space = '{NB101}'" if score_where else f" WHERE space = '{NB101}'"
@@ -165,36 +150,6 @@ def _nb101_keys(con, score_where: str, params: list) -> pa.Table:
         space = get_space(NB101)
         hashes = [space.hash_of(arch) for arch in archs]  # type: ignore[attr-defined]
     return pa.table({"arch": pa.array(archs, pa.string()), "hash": pa.array(hashes, pa.string())})
-
-
-def _labels(variants: pd.DataFrame) -> list[str]:
-    """Metric name, plus, in LABEL_FIELDS order, the fields that differ among that metric's variants in the
-    same space, until the labels tell them apart (``naswot[clean]``, ``naswot[v0]``)."""
-    labels = [str(m) for m in variants["metric"]]
-    for _, group in variants.groupby(["space", "metric"], dropna=False):
-        if len(group) == 1:
-            continue
-        parts: dict[int, list[str]] = {i: [] for i in group.index}
-        for field in LABEL_FIELDS:
-            if group[field].nunique(dropna=False) <= 1:
-                continue
-            for i, value in group[field].items():
-                parts[i].append(_label_part(field, value))
-            if len({tuple(p) for p in parts.values()}) == len(group):
-                break
-        for i in group.index:
-            labels[variants.index.get_loc(i)] = f"{group.at[i, 'metric']}[{','.join(parts[i])}]"
-    return labels
-
-
-def _label_part(field: str, value: object) -> str:
-    if field in ("batch_sha256", "labels_sha256"):
-        value = str(value)[:8]
-    if field == "mode":
-        return str(value)
-    if field == "metric_version":
-        return f"v{value}"
-    return f"{field}={value}"
 
 
 def _where(conditions: dict[str, Sequence | None]) -> tuple[str, list]:

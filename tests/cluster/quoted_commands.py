@@ -418,7 +418,9 @@ def _check_naswot_values(ctx: click.Context) -> None:
     if params.get("metrics_text"):
         parse_metric_list(params["metrics_text"])
     if params.get("metric"):
-        get_metric(params["metric"])
+        from naswot_ray.ensembles import is_ensemble, parse_spec
+
+        parse_spec(params["metric"]) if is_ensemble(params["metric"]) else get_metric(params["metric"])
 
 
 def needs_cluster_files(argv: tuple[str, ...]) -> bool:
