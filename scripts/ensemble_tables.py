@@ -37,7 +37,7 @@ import pyarrow.parquet as pq
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from naswot_ray.analysis.ensemble_search import auto_ensembles, split_cells  # noqa: E402
+from naswot_ray.analysis.ensemble_search import auto_ensembles  # noqa: E402
 from naswot_ray.analysis.ensembles import SpaceData, Target, evaluate_on, resolved_members, space_data  # noqa: E402
 from naswot_ray.analysis.join import Filters, load_joined  # noqa: E402
 from naswot_ray.analysis.stats import kendall_tau_b, spearman_rho  # noqa: E402

@@ -87,7 +87,7 @@ def load_ensemble_scores(store: Store, space: SearchSpace, text: str, *, size: i
     frame = frame.merge(variants[[*fields, "label"]], on=fields, how="left")  # pandas matches null keys too
     named = [Named(str(r.label), str(r.metric), None if pd.isna(r.num_classes) else int(r.num_classes), None)
              for r in variants.itertuples(index=False)]
-    where = f" of space {space.name!r} in store {store.root!r}"
+    where = f" in space {space.name!r} of store {store.root!r}"
 
     def lookup(ref: str) -> Named | None:
         family_heads = sorted({v.num_classes for v in named if ref in (v.family, v.metric) and v.num_classes is not None})

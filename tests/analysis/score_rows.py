@@ -5,8 +5,10 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from datetime import datetime, timezone
+from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 
 from naswot_ray.store import Store, score_key
@@ -37,3 +39,25 @@ def write_scores(store: Store, *, space: str, indices: Sequence[int], archs: Seq
         "device_class": ["cpu"] * n, "memory_format": ["channels_last"] * n, "labels_sha256": [""] * n,
     })
     store.write("scores", table)
+
+
+def accuracy_store(root: Path, columns: dict[str, Sequence[float]], indices: Sequence[int] | None = None,
+                   name: str = "store") -> Store:
+    """A new store at ``root/name`` holding NB201 accuracies: ``columns`` maps DATASET:SPLIT:EPOCHS to the
+    values of ``indices`` (default 0..n-1), imported through a CSV as a user would."""
+    from naswot_ray.accuracies import CsvOptions, parse_column_mapping
+    from naswot_ray.accuracies.importer import import_benchmark
+    from naswot_ray.spaces import get_space
+
+    space = get_space("nb201")
+    n = len(next(iter(columns.values())))
+    cells = list(range(n)) if indices is None else [int(i) for i in indices]
+    names = {label: f"c{k}" for k, label in enumerate(columns)}
+    frame = pd.DataFrame({"index": cells, "arch_str": [space.arch(i) for i in cells],
+                          **{names[label]: list(values) for label, values in columns.items()}})
+    csv = root / f"{name}-accuracies.csv"
+    frame.to_csv(csv, index=False)
+    store = Store(str(root / name))
+    import_benchmark(store, "nb201", csv, fmt="csv",
+                     csv_options=CsvOptions([parse_column_mapping(f"{names[label]}={label}") for label in columns]))
+    return store

@@ -9,11 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from naswot_ray.accuracies import CsvOptions, parse_column_mapping
-from naswot_ray.accuracies.importer import import_benchmark
 from naswot_ray.spaces import get_space
 from naswot_ray.store import Store
-from tests.analysis.score_rows import write_scores
+from tests.analysis.score_rows import accuracy_store, write_scores
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "ensemble_tables.py"
 N = 120
@@ -30,13 +28,9 @@ def test_the_tables_script_on_two_stores(tmp_path: Path, capsys: pytest.CaptureF
     space = get_space("nb201")
     rng = np.random.default_rng(5)
     acc = rng.uniform(40, 94, N)
-    csv = tmp_path / "acc.csv"
-    pd.DataFrame({"index": range(N), "arch_str": [space.arch(i) for i in range(N)], "a": acc, "b": acc - 20 + rng.normal(size=N),
-                  "c": acc / 2 + rng.normal(size=N)}).to_csv(csv, index=False)
-    new, old = Store(str(tmp_path / "new")), Store(str(tmp_path / "old"))
-    import_benchmark(new, "nb201", csv, fmt="csv", csv_options=CsvOptions([
-        parse_column_mapping("a=cifar10:ori-test:200"), parse_column_mapping("b=cifar100:x-test:200"),
-        parse_column_mapping("c=ImageNet16-120:x-test:200")]))
+    new = accuracy_store(tmp_path, {"cifar10:ori-test:200": acc, "cifar100:x-test:200": acc - 20 + rng.normal(size=N),
+                                    "ImageNet16-120:x-test:200": acc / 2 + rng.normal(size=N)}, name="new")
+    old = Store(str(tmp_path / "old"))
     archs = [space.arch(i) for i in range(N)]
     for name in ("az_expressivity", "az_progressivity", "az_trainability", "az_complexity", "vkdnw", "vkdnw_jacov",
                  "flops"):

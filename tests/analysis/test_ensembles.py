@@ -10,14 +10,12 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from naswot_ray.accuracies import CsvOptions, parse_column_mapping
-from naswot_ray.accuracies.importer import import_benchmark
 from naswot_ray.analysis.ensemble_search import split_cells
 from naswot_ray.analysis.report import AnalysisOptions, analyze
 from naswot_ray.errors import InputError
 from naswot_ray.spaces import get_space
 from naswot_ray.store import Store
-from tests.analysis.score_rows import write_scores
+from tests.analysis.score_rows import accuracy_store, write_scores
 from tests.cliutil import run_inprocess
 
 N = 200
@@ -25,14 +23,7 @@ C10, C100 = "cifar10:ori-test:200", "cifar100:x-test:200"
 
 
 def _store(root: Path, acc10: np.ndarray, acc100: np.ndarray) -> Store:
-    space = get_space("nb201")
-    csv = root / "acc.csv"
-    pd.DataFrame({"index": range(N), "arch_str": [space.arch(i) for i in range(N)], "a": acc10, "b": acc100}).to_csv(
-        csv, index=False)
-    store = Store(str(root / "store"))
-    import_benchmark(store, "nb201", csv, fmt="csv", csv_options=CsvOptions(
-        [parse_column_mapping(f"a={C10}"), parse_column_mapping(f"b={C100}")]))
-    return store
+    return accuracy_store(root, {C10: acc10, C100: acc100})
 
 
 def _scores(rng: np.random.Generator, acc10: np.ndarray, acc100: np.ndarray) -> dict[str, np.ndarray]:

@@ -10,13 +10,11 @@ import pandas as pd
 import pytest
 from matplotlib import image as mpimg
 
-from naswot_ray.accuracies import CsvOptions, parse_column_mapping
-from naswot_ray.accuracies.importer import import_benchmark
 from naswot_ray.analysis.plots import Panel, point_size, scatter_figure
 from naswot_ray.analysis.stats import Selection, correlate, select_all
 from naswot_ray.spaces import get_space
 from naswot_ray.store import Store
-from tests.analysis.score_rows import write_scores
+from tests.analysis.score_rows import accuracy_store, write_scores
 from tests.cliutil import run_inprocess
 
 #: NB201 cells 1651 (all none: a singular NASWOT kernel) and 1835 plus four others, with their 200-epoch
@@ -27,12 +25,8 @@ SIX = {1651: (10.0, 1.0), 1835: (54.296667, 15.606667), 0: (85.863333, 52.913333
 
 def _six_cell_store(root: Path) -> Store:
     space = get_space("nb201")
-    csv = root / "acc.csv"
-    pd.DataFrame({"index": list(SIX), "arch_str": [space.arch(i) for i in SIX], "a": [v[0] for v in SIX.values()],
-                  "b": [v[1] for v in SIX.values()]}).to_csv(csv, index=False)
-    store = Store(str(root / "store"))
-    import_benchmark(store, "nb201", csv, fmt="csv", csv_options=CsvOptions(
-        [parse_column_mapping("a=cifar10:ori-test:200"), parse_column_mapping("b=cifar100:x-test:200")]))
+    store = accuracy_store(root, {"cifar10:ori-test:200": [v[0] for v in SIX.values()],
+                                  "cifar100:x-test:200": [v[1] for v in SIX.values()]}, indices=list(SIX))
     # NASWOT ordered exactly like CIFAR-10 accuracy on the five finite cells: tau = 1 there, the case whose
     # float rounding put the estimate outside its bootstrap interval [1, 1] and crashed matplotlib's yerr
     scores = {1651: -np.inf, 1835: 1292.19, 2: 1313.84, 0: 1532.73, 3: 1541.51, 1: 1644.96}
@@ -96,10 +90,7 @@ def _two_metric_store(root: Path) -> Store:
     space = get_space("nb201")
     rng = np.random.default_rng(1)
     acc = rng.uniform(10, 94, 60)
-    csv = root / "acc.csv"
-    pd.DataFrame({"index": range(60), "arch_str": [space.arch(i) for i in range(60)], "a": acc}).to_csv(csv, index=False)
-    store = Store(str(root / "store"))
-    import_benchmark(store, "nb201", csv, fmt="csv", csv_options=CsvOptions([parse_column_mapping("a=cifar10:ori-test:200")]))
+    store = accuracy_store(root, {"cifar10:ori-test:200": acc})
     for metric in ("naswot", "params"):
         write_scores(store, space="nb201", indices=range(60), archs=[space.arch(i) for i in range(60)],
                      values=acc + rng.normal(scale=20, size=60), metric=metric)

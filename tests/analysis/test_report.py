@@ -22,7 +22,7 @@ from naswot_ray.errors import InputError
 from naswot_ray.spaces import get_space
 from naswot_ray.spaces.nds.data import arch_key
 from naswot_ray.store import Store
-from tests.analysis.score_rows import write_scores
+from tests.analysis.score_rows import accuracy_store, write_scores
 from tests.spaces.nds.records import AMOEBA_NET, record, write_json
 
 N = 300
@@ -151,10 +151,7 @@ def test_two_versions_of_a_metric_are_two_variants_never_one(tmp_path: Path) -> 
     space = get_space("nb201")
     rng = np.random.default_rng(3)
     acc = rng.uniform(10, 94, 50)
-    csv = tmp_path / "acc.csv"
-    pd.DataFrame({"index": range(50), "arch_str": [space.arch(i) for i in range(50)], "a": acc}).to_csv(csv, index=False)
-    store = Store(str(tmp_path / "store"))
-    import_benchmark(store, "nb201", csv, fmt="csv", csv_options=CsvOptions([parse_column_mapping("a=cifar10:ori-test:200")]))
+    store = accuracy_store(tmp_path, {"cifar10:ori-test:200": acc})
     archs = [space.arch(i) for i in range(50)]
     write_scores(store, space="nb201", indices=range(50), archs=archs, values=acc, metric_version=1)
     write_scores(store, space="nb201", indices=range(50), archs=archs, values=-acc, metric_version=0)

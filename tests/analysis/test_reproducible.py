@@ -12,11 +12,9 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from naswot_ray.accuracies import CsvOptions, parse_column_mapping
-from naswot_ray.accuracies.importer import import_benchmark
 from naswot_ray.spaces import get_space
 from naswot_ray.store import Store
-from tests.analysis.score_rows import write_scores
+from tests.analysis.score_rows import accuracy_store, write_scores
 from tests.cliutil import run_inprocess
 
 N = 1200  # above the paper protocol's 1000-point subsample, below the bootstrap's 3000-point limit
@@ -33,11 +31,8 @@ def stores(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     archs = [space.arch(int(i)) for i in cells]
     acc10 = rng.uniform(10, 94, N)
     acc120 = np.clip(acc10 / 2 + rng.normal(scale=4, size=N), 0.5, 60)
-    csv = root / "acc.csv"
-    pd.DataFrame({"index": cells, "arch_str": archs, "a": acc10, "b": acc120}).to_csv(csv, index=False)
-    first = Store(str(root / "first"))
-    import_benchmark(first, "nb201", csv, fmt="csv", csv_options=CsvOptions(
-        [parse_column_mapping("a=cifar10:ori-test:200"), parse_column_mapping("b=ImageNet16-120:x-test:200")]))
+    first = accuracy_store(root, {"cifar10:ori-test:200": acc10, "ImageNet16-120:x-test:200": acc120}, indices=cells,
+                           name="first")
     naswot = acc10 + rng.normal(scale=15, size=N)
     naswot[:9] = -np.inf  # singular kernels, ranked lowest
     naswot[9:12] = np.nan  # error rows

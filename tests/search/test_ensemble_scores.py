@@ -10,7 +10,7 @@ import pytest
 from scipy import stats
 
 from naswot_ray.errors import InputError
-from naswot_ray.search import Domain, SearchProblem, get_algorithm, rng_for
+from naswot_ray.search import Domain, get_algorithm, rng_for
 from naswot_ray.search.data import ScoreSelection, load_stored_scores
 from naswot_ray.search.job import SearchJob, prepare
 from naswot_ray.spaces import get_space
