@@ -22,7 +22,7 @@ import pandas as pd
 from naswot_ray.ensembles import Member, Spec, evaluate, higher_is_better, parse_spec, resolve, usable_values
 from naswot_ray.ensembles.variants import Named, find_variant, variant_labels
 from naswot_ray.errors import InputError
-from naswot_ray.search.scorer import ScoreBatch
+from naswot_ray.search.scorer import ScoreBatch, stored_indices
 from naswot_ray.spaces.base import SearchSpace
 from naswot_ray.store import VARIANT_FIELDS, Store, query_arrow
 
@@ -47,10 +47,7 @@ class EnsembleScores:
     source: str = ""
 
     def score(self, indices: Sequence[int]) -> ScoreBatch:
-        idx = np.asarray(indices, dtype=np.int64)
-        if not self.present[idx].all():
-            missing = sorted({int(i) for i in idx[~self.present[idx]]})
-            raise KeyError(f"no stored score of every member of {self.spec.label} for architecture(s) {missing[:5]}")
+        idx = stored_indices(indices, self.present, f"stored score of every member of {self.spec.label}")
         values = {ref: m.values[idx] for ref, m in self.members.items()}
         usable = np.logical_and.reduce([~np.isnan(v) for v in values.values()])
         out = np.full(len(idx), np.nan)
