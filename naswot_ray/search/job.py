@@ -157,10 +157,15 @@ def prepare(job: SearchJob) -> PreparedSearch:
                          f"not from all {oracle.size:,}: not the paper's protocol")
         elif len(scored) < oracle.size:
             missing = oracle.size - len(scored)
-            raise InputError(f"{missing:,} of {oracle.size:,} {space.name} architectures have no stored {job.metric} "
-                             f"score ({score_source}); compute them with naswot-ray score-all --space {space.name} "
-                             f"--metrics {job.metric} --store {job.store} (same --dataset/--seed as the stored ones; it "
-                             "resumes), or pass --within-scored to draw only from the scored ones")
+            metrics = (",".join(dict.fromkeys(m.partition("[")[0] for m in parse_spec(job.metric).leaves()))
+                       if is_ensemble(job.metric) else job.metric)
+            what = (f"no stored score of every member of {job.metric}" if is_ensemble(job.metric)
+                    else f"no stored {job.metric} score")
+            raise InputError(f"{missing:,} of {oracle.size:,} {space.name} architectures have "
+                             f"{what} ({score_source}); compute them with naswot-ray "
+                             f"score-all --space {space.name} --metrics {metrics} --store {job.store} (same "
+                             "--dataset/--seed as the stored ones; it resumes), or pass --within-scored to draw only "
+                             "from the scored ones")
     tasks = plan_runs(len(settings), runs, job.seed)
     return PreparedSearch(job=job, algorithm=algorithm, settings=settings, runs=runs,
                           problem=SearchProblem(domain, oracle, scorer), tasks=tasks, score_source=score_source,

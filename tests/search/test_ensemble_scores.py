@@ -124,3 +124,11 @@ def test_options_that_do_not_apply_to_an_ensemble(store_dir) -> None:
              "ensemble:vkdnw_agg needs vkdnw_aleph, which is not stored")):
         with pytest.raises(InputError, match=message):
             prepare(job)
+
+
+def test_a_partly_scored_ensemble_names_its_members(store_dir) -> None:
+    root, _ = store_dir
+    with pytest.raises(InputError, match=r"15,196 of 15,625 nb201 architectures have no stored score of every member "
+                                         r"of ensemble:az_nas .*--metrics az_expressivity,az_progressivity,az_trainability,"
+                                         r"az_complexity .*or pass --within-scored"):
+        prepare(SearchJob(algorithm="naswot", store=str(root), metric="ensemble:az_nas"))
