@@ -59,7 +59,7 @@ def test_six_cells_with_a_singular_kernel_analyse_and_plot(tmp_path: Path, capsy
 @pytest.mark.parametrize("n", [3, 4, 5, 6, 8, 12, 20])
 def test_every_interval_contains_its_estimate(n: int) -> None:
     rng = np.random.default_rng(n)
-    for trial in range(150):
+    for trial in range(60):
         acc = rng.uniform(10, 94, n)
         score = acc + rng.normal(scale=(0.0, 5.0, 40.0)[trial % 3], size=n)  # perfect, good and poor orders
         if trial % 2:
