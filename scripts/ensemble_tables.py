@@ -257,7 +257,8 @@ def main(argv: list[str] | None = None) -> None:
 
     table = proxy_table(data)
     table.to_csv(out / "proxies.csv", index=False, float_format="%.6f")
-    report += [f"## 1. Every proxy on the same cells ({len(data.cells)} scored NB201 cells; n per column)", "",
+    report += [f"## 1. Every proxy ({len(data.cells)} scored NB201 cells; n = the cells where a proxy has a usable "
+               "score for that dataset's head; sign-aware: positive = ranks like accuracy)", "",
                _markdown(table), ""]
 
     found, splits = auto_ensembles({"nb201": data}, TARGETS, top=args.top, seed=args.seed)
