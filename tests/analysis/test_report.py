@@ -158,3 +158,23 @@ def test_two_versions_of_a_metric_are_two_variants_never_one(tmp_path: Path) -> 
     table = analyze(store, AnalysisOptions(protocols=("all",), ci="none")).table.frame
     rho = dict(zip(table["metric"], table["spearman_rho"]))
     assert rho == {"naswot[v1]": pytest.approx(1.0), "naswot[v0]": pytest.approx(-1.0)}
+
+
+def test_singular_kernels_rank_lowest_in_a_1000_cell_run(tmp_path: Path) -> None:
+    """Issue 14 item 4: 9 of 1,000 NASWOT scores are -inf (singular kernels, on poor cells, as in a real run):
+    analyze's tau is scipy's over all 1,000, not over the 991 finite ones; an error row is dropped and counted."""
+    rng = np.random.default_rng(14)
+    acc = rng.uniform(10, 94, 1001)
+    scores = acc * 20 + rng.normal(scale=400, size=1001)
+    poor = np.argsort(acc)[rng.choice(60, 9, replace=False)]
+    scores[poor] = -np.inf
+    scores[1000] = np.nan  # an error row
+    store = accuracy_store(tmp_path, {"cifar10-valid:ori-test:200": acc})
+    space = get_space("nb201")
+    write_scores(store, space="nb201", indices=range(1001), archs=[space.arch(i) for i in range(1001)], values=scores)
+    row = analyze(store, AnalysisOptions(protocols=("all",), ci="none")).table.frame.iloc[0]
+    every = stats.kendalltau(acc[:1000], scores[:1000]).statistic
+    finite = np.isfinite(scores)
+    dropped = stats.kendalltau(acc[finite], scores[finite]).statistic
+    assert row["kendall_tau"] == pytest.approx(every, abs=1e-12) and abs(every - dropped) > 1e-3
+    assert (row["n"], row["kept_nonfinite"], row["dropped_nan"], row["dropped_inf"]) == (1000, 9, 1, 0)
