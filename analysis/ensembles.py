@@ -249,30 +249,50 @@ def signed_rho(values: pd.Series, accuracy: pd.Series, higher: bool = True) -> f
 def ensemble_summary(joined: Joined, specs: Sequence[Spec], targets: Sequence[Target],
                      cells: dict[str, pd.Index] | None = None, cells_name: str = "all",
                      selection_rho: dict[str, float] | None = None,
-                     data: dict[str, SpaceData] | None = None) -> pd.DataFrame:
-    """Per (space, ensemble, target): its rho and each member's on the ensemble's pool (within ``cells``)."""
+                     data: dict[str, SpaceData] | None = None, same_cells: bool = False) -> pd.DataFrame:
+    """Per (space, ensemble, target): its rho and each member's on the ensemble's pool (within ``cells``).
+
+    ``same_cells``: every ensemble of a (space, target) is measured on the cells all of them cover, so the
+    rows compare like with like (pool-relative aggregates are evaluated on exactly that pool).
+    """
     data = space_data(joined) if data is None else data
     records = []
-    for spec in specs:
-        for space, space_info in data.items():
-            restrict = None if cells is None else cells.get(space)
-            for target in targets:
+    for space, space_info in data.items():
+        restrict = None if cells is None else cells.get(space)
+        for target in targets:
+            pools = {}
+            for spec in specs:
                 values = evaluate_on(space_info, spec, target, restrict)
+                if values is not None and len(values) >= 3:
+                    pools[spec.label] = values.index
+            common = restrict
+            if same_cells and pools:
+                common = pd.Index(sorted(set.intersection(*(set(p.tolist()) for p in pools.values()))), dtype=np.int64)
+            for spec in specs:
+                if spec.label not in pools:
+                    continue
+                values = evaluate_on(space_info, spec, target, common)
                 if values is None or len(values) < 3:
                     continue
-                accuracy = space_info.accuracy[target]
-                members = resolved_members(space_info, spec, target) or {}
-                rhos = {v.label: signed_rho(v.scores.loc[values.index], accuracy, v.higher_is_better)
-                        for v in members.values()}
-                best = max(rhos, key=lambda k: rhos[k] if math.isfinite(rhos[k]) else -math.inf)
-                rho = signed_rho(values, accuracy)
-                records.append({
-                    "space": space, "ensemble": spec.label, "cells": cells_name, "dataset": target.dataset,
-                    "split": target.split, "epochs": target.epochs, "n": len(values), "spearman_rho": rho,
-                    "selection_rho": (selection_rho or {}).get(spec.label, math.nan), "best_member": best,
-                    "best_member_rho": rhos[best], "gain": rho - rhos[best],
-                    "member_rhos": "; ".join(f"{k} {v:.3f}" for k, v in rhos.items())})
-    return pd.DataFrame.from_records(records, columns=SUMMARY_COLUMNS)
+                records.append(_summary_row(space_info, spec, target, values, cells_name,
+                                            (selection_rho or {}).get(spec.label, math.nan)))
+    frame = pd.DataFrame.from_records(records, columns=SUMMARY_COLUMNS)
+    order = {spec.label: k for k, spec in enumerate(specs)}
+    frame["_order"] = frame["ensemble"].map(order)
+    return (frame.sort_values(["_order", "space"], kind="mergesort").drop(columns="_order").reset_index(drop=True))
+
+
+def _summary_row(data: SpaceData, spec: Spec, target: Target, values: pd.Series, cells_name: str,
+                 selection_rho: float) -> dict:
+    accuracy = data.accuracy[target]
+    members = resolved_members(data, spec, target) or {}
+    rhos = {v.label: signed_rho(v.scores.loc[values.index], accuracy, v.higher_is_better) for v in members.values()}
+    best = max(rhos, key=lambda k: rhos[k] if math.isfinite(rhos[k]) else -math.inf)
+    rho = signed_rho(values, accuracy)
+    return {"space": data.space, "ensemble": spec.label, "cells": cells_name, "dataset": target.dataset,
+            "split": target.split, "epochs": target.epochs, "n": len(values), "spearman_rho": rho,
+            "selection_rho": selection_rho, "best_member": best, "best_member_rho": rhos[best],
+            "gain": rho - rhos[best], "member_rhos": "; ".join(f"{k} {v:.3f}" for k, v in rhos.items())}
 
 
 def format_summary(frame: pd.DataFrame, digits: int = 3) -> str:

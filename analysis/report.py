@@ -171,12 +171,14 @@ def _with_ensembles(joined: Joined, options: AnalysisOptions) -> tuple[Joined, p
         references = list({s.label: s for s in references}.values())
         summaries.append(ens.ensemble_summary(joined, [*chosen, *references], targets, cells=held,
                                               cells_name="held-out",
-                                              selection_rho={f.spec.label: f.selection_rho for f in found}, data=data))
+                                              selection_rho={f.spec.label: f.selection_rho for f in found}, data=data,
+                                              same_cells=True))
         halves = "; ".join(f"{space}: {len(split.selection)} cells chosen on, {len(split.held_out)} reported on"
                            for space, split in splits.items())
         note = (f"--ensembles auto chose its {len(chosen)} ensemble(s) on a seeded half of the cells (seed "
                 f"{options.seed}) by mean Spearman rho over {', '.join(t.label for t in targets)}, and reports them on "
-                f"the other half only, next to the stored published aggregates on the same cells ({halves})")
+                f"the other half only, next to the stored published aggregates, all on the held-out cells every one of them "
+                f"covers ({halves})")
     summary = pd.concat(summaries, ignore_index=True) if summaries else None
     return extended, summary, note
 

@@ -144,6 +144,7 @@ def test_auto_search_chooses_on_one_half_and_reports_on_the_other(store, tmp_pat
     auto = chosen[chosen.selection_rho.notna()]
     assert auto.ensemble.nunique() == 2 and (auto.n <= len(held)).all()
     assert "ensemble:az_nas" in set(chosen.ensemble)  # the published aggregate, on the same held-out cells
+    assert (chosen.groupby("dataset").n.nunique() == 1).all()
     assert not np.allclose(chosen.spearman_rho.to_numpy(), again.spearman_rho.to_numpy())  # reported on held-out
     label = auto.ensemble.iloc[0]
     rows = first.table.frame[first.table.frame.metric == label]
