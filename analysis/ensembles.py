@@ -13,13 +13,11 @@ value. Here it is evaluated per space and per accuracy column:
   (the held-out half of ``--ensembles auto``);
 * the value is higher-is-better, so the table, the plots and the summary treat an ensemble like a metric.
 
-:func:`ensemble_summary` states, per ensemble and target column, its Spearman rho next to each member's
-on the same cells (sign-aware: positive = ranks like accuracy).
+:mod:`naswot_ray.analysis.ensemble_summary` states each ensemble's rho next to its members'.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -29,15 +27,12 @@ import pandas as pd
 from naswot_ray.accuracies.schema import AccuracyColumn
 from naswot_ray.analysis.join import Joined
 from naswot_ray.ensembles.variants import DATASET_CLASSES, Named, find_variant
-from naswot_ray.analysis.stats import spearman_rho
 from naswot_ray.ensembles import Member, Spec, evaluate, higher_is_better, parse_spec, resolve, usable_values
 from naswot_ray.ensembles.spec import PREFIX, PRESETS, is_ensemble
 from naswot_ray.errors import InputError
 
 #: accuracy columns preferred as the default target, in order (then the first column in sort order)
 TARGET_PREFERENCE = (("cifar10", "ori-test"), ("cifar10-valid", "ori-test"), ("cifar10-valid", "x-valid"))
-SUMMARY_COLUMNS = ["space", "ensemble", "cells", "dataset", "split", "epochs", "n", "spearman_rho", "selection_rho",
-                   "best_member", "best_member_rho", "gain", "member_rhos"]
 
 #: the accuracy column ensembles are compared on
 Target = AccuracyColumn
@@ -236,98 +231,6 @@ def parse_targets(text: str | None, rows: pd.DataFrame) -> list[Target]:
     return sorted(dict.fromkeys(targets), key=lambda t: (t.dataset.lower(), t.split, t.epochs))  # option order aside
 
 
-# -- the summary --------------------------------------------------------------------------------------------
-def signed_rho(values: pd.Series, accuracy: pd.Series, higher: bool = True) -> float:
-    """Spearman rho on the architectures both know, positive when the score ranks like accuracy."""
-    common = values.index.intersection(accuracy.index)
-    if len(common) < 3:
-        return math.nan
-    rho = spearman_rho(values.loc[common].to_numpy(), accuracy.loc[common].to_numpy())
-    return rho if higher else -rho
-
-
-def ensemble_summary(joined: Joined, specs: Sequence[Spec], targets: Sequence[Target],
-                     cells: dict[str, pd.Index] | None = None, cells_name: str = "all",
-                     selection_rho: dict[str, float] | None = None,
-                     data: dict[str, SpaceData] | None = None, same_cells: bool = False) -> pd.DataFrame:
-    """Per (space, ensemble, target): its rho and each member's on the ensemble's pool (within ``cells``).
-
-    ``same_cells``: every ensemble of a (space, target) is measured on the cells all of them cover, so the
-    rows compare like with like (pool-relative aggregates are evaluated on exactly that pool).
-    """
-    data = space_data(joined) if data is None else data
-    records = []
-    for space, space_info in data.items():
-        restrict = None if cells is None else cells.get(space)
-        for target in targets:
-            pools = {}
-            for spec in specs:
-                values = evaluate_on(space_info, spec, target, restrict)
-                if values is not None and len(values) >= 3:
-                    pools[spec.label] = values.index
-            common = restrict
-            if same_cells and pools:
-                common = pd.Index(sorted(set.intersection(*(set(p.tolist()) for p in pools.values()))), dtype=np.int64)
-            for spec in specs:
-                if spec.label not in pools:
-                    continue
-                values = evaluate_on(space_info, spec, target, common)
-                if values is None or len(values) < 3:
-                    continue
-                records.append(_summary_row(space_info, spec, target, values, cells_name,
-                                            (selection_rho or {}).get(spec.label, math.nan)))
-    frame = pd.DataFrame.from_records(records, columns=SUMMARY_COLUMNS)
-    order = {spec.label: k for k, spec in enumerate(specs)}
-    frame["_order"] = frame["ensemble"].map(order)
-    return (frame.sort_values(["_order", "space"], kind="mergesort").drop(columns="_order").reset_index(drop=True))
-
-
-def _summary_row(data: SpaceData, spec: Spec, target: Target, values: pd.Series, cells_name: str,
-                 selection_rho: float) -> dict:
-    accuracy = data.accuracy[target]
-    members = resolved_members(data, spec, target) or {}
-    rhos = {v.label: signed_rho(v.scores.loc[values.index], accuracy, v.higher_is_better) for v in members.values()}
-    best = max(rhos, key=lambda k: rhos[k] if math.isfinite(rhos[k]) else -math.inf)
-    rho = signed_rho(values, accuracy)
-    return {"space": data.space, "ensemble": spec.label, "cells": cells_name, "dataset": target.dataset,
-            "split": target.split, "epochs": target.epochs, "n": len(values), "spearman_rho": rho,
-            "selection_rho": selection_rho, "best_member": best, "best_member_rho": rhos[best],
-            "gain": rho - rhos[best], "member_rhos": "; ".join(f"{k} {v:.3f}" for k, v in rhos.items())}
-
-
-def format_summary(frame: pd.DataFrame, digits: int = 3) -> str:
-    """Aligned lines: ensemble, cells, target, n, rho, best member and its rho, gain (sign-aware Spearman)."""
-    if frame.empty:
-        return "(no ensembles)"
-    header = ["space", "ensemble", "cells", "target", "n", "rho", "chosen on (rho)", "best member", "member rho", "gain"]
-    lines = [header]
-    for r in frame.itertuples(index=False):
-        chosen = "selection half " + _num(r.selection_rho, digits) if math.isfinite(r.selection_rho) else "-"
-        lines.append([r.space, r.ensemble, r.cells, f"{r.dataset}:{r.split}:{r.epochs}", str(r.n),
-                      _num(r.spearman_rho, digits), chosen, r.best_member, _num(r.best_member_rho, digits),
-                      _num(r.gain, digits, "+")])
-    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
-    left = {0, 1, 2, 3, 6, 7}
-    out = ["  ".join(c.ljust(w) if i in left else c.rjust(w) for i, (c, w) in enumerate(zip(line, widths))).rstrip()
-           for line in lines]
-    out.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(out)
-
-
-def format_summary_markdown(frame: pd.DataFrame, digits: int = 3) -> str:
-    header = ("| space | ensemble | cells | target | n | rho | selection-half rho | best member | member rho | gain |\n"
-              "|---|---|---|---|---:|---:|---:|---|---:|---:|")
-    body = [f"| {r.space} | {r.ensemble} | {r.cells} | {r.dataset}:{r.split}:{r.epochs} | {r.n} | "
-            f"{_num(r.spearman_rho, digits)} | {_num(r.selection_rho, digits) if math.isfinite(r.selection_rho) else '-'} | "
-            f"{r.best_member} | {_num(r.best_member_rho, digits)} | {_num(r.gain, digits, '+')} |"
-            for r in frame.itertuples(index=False)]
-    return "\n".join([header, *body])
-
-
-def _num(value: float, digits: int, sign: str = "") -> str:
-    return "nan" if value is None or not math.isfinite(value) else f"{value:{sign}.{digits}f}"
-
-
 def available_presets(joined: Joined, targets: Sequence[Target], data: dict[str, SpaceData] | None = None
                       ) -> list[Spec]:
     """The published aggregates whose members are all stored for every target in some space."""
@@ -342,7 +245,6 @@ def available_presets(joined: Joined, targets: Sequence[Target], data: dict[str,
     return found
 
 
-__all__ = ["PREFIX", "SUMMARY_COLUMNS", "SpaceData", "Target", "Variant", "add_ensembles", "available_presets",
-           "default_target", "ensemble_summary", "evaluate_on", "format_summary", "format_summary_markdown",
-           "is_ensemble", "member_metrics", "parse_ensemble", "parse_targets", "present_columns", "resolved_members",
-           "signed_rho", "space_data"]
+__all__ = ["PREFIX", "SpaceData", "Target", "Variant", "add_ensembles", "available_presets", "default_target",
+           "evaluate_on", "is_ensemble", "member_metrics", "parse_ensemble", "parse_targets", "present_columns",
+           "resolved_members", "space_data"]

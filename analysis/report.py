@@ -31,6 +31,7 @@ import pandas as pd
 
 from naswot_ray.analysis import ensembles as ens
 from naswot_ray.analysis.ensemble_search import auto_ensembles
+from naswot_ray.analysis.ensemble_summary import ensemble_summary, format_summary, format_summary_markdown
 from naswot_ray.analysis.join import Filters, Joined, load_joined
 from naswot_ray.analysis.plots import Panel, save_png, scatter_figure, tau_bar_figure
 from naswot_ray.analysis.stats import CI_METHODS, PROTOCOLS
@@ -158,7 +159,7 @@ def _with_ensembles(joined: Joined, options: AnalysisOptions) -> tuple[Joined, p
         return joined, None, None
     targets = ens.parse_targets(options.ensemble_target, joined.rows)
     data = ens.space_data(joined)
-    summaries = [ens.ensemble_summary(joined, specs, targets, data=data)] if specs else []
+    summaries = [ensemble_summary(joined, specs, targets, data=data)] if specs else []
     extended = ens.add_ensembles(joined, specs, data=data)
     note = None
     if options.auto_ensembles:
@@ -169,7 +170,7 @@ def _with_ensembles(joined: Joined, options: AnalysisOptions) -> tuple[Joined, p
         references = [s for s in [*ens.available_presets(joined, targets, data), *specs]
                       if s.label not in {c.label for c in chosen}]
         references = list({s.label: s for s in references}.values())
-        summaries.append(ens.ensemble_summary(joined, [*chosen, *references], targets, cells=held,
+        summaries.append(ensemble_summary(joined, [*chosen, *references], targets, cells=held,
                                               cells_name="held-out",
                                               selection_rho={f.spec.label: f.selection_rho for f in found}, data=data,
                                               same_cells=True))
@@ -251,7 +252,7 @@ def _markdown(store: Store, table: CorrelationTable, options: AnalysisOptions, i
     if ensembles is not None:
         lines += ["## Ensembles vs their best member", "", _ENSEMBLE_NOTE, ""]
         lines += [note, ""] if note else []
-        lines += [ens.format_summary_markdown(ensembles, options.digits), ""]
+        lines += [format_summary_markdown(ensembles, options.digits), ""]
     for image in images:
         lines += [f"![{image.stem}]({image.name})", ""]
     return "\n".join(lines)
@@ -289,7 +290,7 @@ def _html(store: Store, table: CorrelationTable, options: AnalysisOptions, image
     if ensembles is not None:
         note_html = f"<p>{html.escape(note)}</p>\n" if note else ""
         ensemble_html = (f"<h2>Ensembles vs their best member</h2>\n<p>{html.escape(_ENSEMBLE_NOTE)}</p>\n{note_html}"
-                         f"<pre>{html.escape(ens.format_summary(ensembles, options.digits))}</pre>\n")
+                         f"<pre>{html.escape(format_summary(ensembles, options.digits))}</pre>\n")
     return (f"<!DOCTYPE html>\n<html lang=en><head><meta charset=utf-8><title>naswot-ray report</title>"
             f"<style>{_CSS}</style></head><body>\n<h1>naswot-ray: score vs trained accuracy</h1>\n<ul>{header}</ul>\n"
             f"<table><thead><tr>{head}</tr></thead><tbody>\n{body}\n</tbody></table>\n{ensemble_html}{figures}\n"

@@ -104,7 +104,7 @@ def analyze_command(store: str, spaces: str | None, metrics: str | None, ensembl
     One line per (space, metric variant, dataset, split, epochs, protocol), in case-insensitive order.
     Error rows are dropped and counted; a metric's legal -inf (NASWOT's singular kernel) ranks lowest.
     """
-    from naswot_ray.analysis.ensembles import format_summary
+    from naswot_ray.analysis.ensemble_summary import format_summary
     from naswot_ray.analysis.join import Filters
     from naswot_ray.analysis.report import AnalysisOptions, analyze, small_sample_warning
     from naswot_ray.analysis.tables import format_terminal
