@@ -11,11 +11,19 @@ STORE=${STORE:-/work/stores/old-proxies}
 LOGS=${LOGS:-/work/stores/old-proxies-logs}
 NPZ=${NPZ:-../shared/data/cifar10-convnetjs-subset/cifar10_subset_uint8_nhwc.npz}
 mkdir -p "$LOGS"
-score() { local name=$1; shift
-  echo "== $name: $(date -Is)" >> "$LOGS/$name.log"
-  nice -n 10 .venv/bin/naswot-ray score-all --space nb201 --dataset "npz:$NPZ" --seed 1 --store "$STORE" \
-     --num-workers 1 --no-dashboard --no-progress --limit 1000 "$@" >> "$LOGS/$name.log" 2>&1
-  echo "== $name done rc=$?: $(date -Is)" >> "$LOGS/$name.log"; }
+score() {  # score NAME ARGS...: one resumable score-all run, retried (a shared machine's Ray may fail to start,
+           # or the memory monitor may kill a scorer; a rerun skips every key already stored)
+  local name=$1; shift
+  for attempt in 1 2 3 4 5; do
+    echo "== $name (attempt $attempt): $(date -Is)" >> "$LOGS/$name.log"
+    nice -n 10 .venv/bin/naswot-ray score-all --space nb201 --dataset "npz:$NPZ" --seed 1 --store "$STORE" \
+       --num-workers 1 --no-dashboard --no-progress --limit 1000 "$@" >> "$LOGS/$name.log" 2>&1
+    local rc=$?
+    echo "== $name done rc=$rc: $(date -Is)" >> "$LOGS/$name.log"
+    [ $rc -eq 0 ] && return 0
+    sleep 60
+  done
+  return 1; }
 for step in "$@"; do
   case $step in
     naswot) score naswot --metrics naswot ;;
