@@ -26,9 +26,9 @@ import pandas as pd
 
 from naswot_ray.accuracies.schema import AccuracyColumn
 from naswot_ray.analysis.join import Joined
-from naswot_ray.ensembles.variants import DATASET_CLASSES, Named, find_variant
 from naswot_ray.ensembles import Member, Spec, evaluate, higher_is_better, parse_spec, resolve, usable_values
-from naswot_ray.ensembles.spec import PREFIX, PRESETS, is_ensemble
+from naswot_ray.ensembles.spec import PREFIX, PRESETS, NotStored, is_ensemble
+from naswot_ray.ensembles.variants import DATASET_CLASSES, Named, find_variant
 from naswot_ray.errors import InputError
 
 #: accuracy columns preferred as the default target, in order (then the first column in sort order)
@@ -93,9 +93,6 @@ class SpaceData:
         found = find_variant(named, ref, classes, f" in space {self.space!r}")
         return None if found is None else found.data
 
-    def labels(self) -> list[str]:
-        return sorted(self.variants)
-
 
 def space_data(joined: Joined) -> dict[str, SpaceData]:
     """Per space: every stored (non-ensemble) variant's usable scores and every accuracy column."""
@@ -132,10 +129,8 @@ def resolved_members(data: SpaceData, spec: Spec, target: Target) -> dict[str, V
     classes = _classes(target)
     try:
         return resolve(spec, lambda ref: data.find(ref, classes))
-    except InputError as exc:
-        if "which is not stored" in str(exc):
-            return None
-        raise
+    except NotStored:
+        return None
 
 
 def evaluate_on(data: SpaceData, spec: Spec, target: Target, cells: pd.Index | None = None) -> pd.Series | None:

@@ -125,7 +125,7 @@ def compare_held_out(data: SpaceData, named: dict[str, Spec], held_out: pd.Index
         for name, spec in named.items():
             try:
                 values = evaluate_on(data, spec, target, held_out)
-            except InputError:
+            except InputError:  # a member name that is ambiguous in this store: left out of the comparison
                 values = None
             if values is not None and len(values) >= 3:
                 pools[name] = values.index

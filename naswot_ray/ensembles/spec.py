@@ -211,9 +211,13 @@ class Member:
 Lookup = Callable[[str], "T | None"]
 
 
+class NotStored(InputError):
+    """An ensemble term none of whose alternatives is stored (where the ensemble is asked for)."""
+
+
 def resolve(spec: Spec, lookup: Callable[[str], T | None]) -> dict[str, T]:
     """Each stored-metric term of ``spec`` (as written, alternatives together) -> ``lookup`` of its first
-    stored alternative; InputError naming the term none of whose alternatives is stored."""
+    stored alternative; :class:`NotStored` naming the term none of whose alternatives is stored."""
     out: dict[str, T] = {}
     for ref in spec.member_refs():
         for alternative in ref.split("|"):
@@ -222,7 +226,7 @@ def resolve(spec: Spec, lookup: Callable[[str], T | None]) -> dict[str, T]:
                 out[ref] = found
                 break
         else:
-            raise InputError(f"{spec.label} needs {ref.replace('|', ' or ')}, which is not stored")
+            raise NotStored(f"{spec.label} needs {ref.replace('|', ' or ')}, which is not stored")
     return out
 
 
@@ -253,5 +257,5 @@ def _oriented_term(term: Term, members: dict[str, Member]) -> np.ndarray:
     return oriented(member.values, member.higher_is_better)
 
 
-__all__ = ["DEFAULT_KIND", "Lookup", "Member", "PREFIX", "PRESETS", "Spec", "Term", "evaluate", "is_ensemble",
+__all__ = ["DEFAULT_KIND", "Lookup", "Member", "NotStored", "PREFIX", "PRESETS", "Spec", "Term", "evaluate", "is_ensemble",
            "parse_spec", "resolve"]
