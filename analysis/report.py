@@ -163,7 +163,7 @@ def _with_ensembles(joined: Joined, options: AnalysisOptions) -> tuple[Joined, p
     extended = ens.add_ensembles(joined, specs, data=data)
     note = None
     if options.auto_ensembles:
-        found, splits = auto_ensembles(data, targets, top=options.auto_ensembles, seed=options.seed)
+        found, splits, results = auto_ensembles(data, targets, top=options.auto_ensembles, seed=options.seed)
         held = {space: split.held_out for space, split in splits.items()}
         chosen = [f.spec for f in found]
         extended = ens.add_ensembles(extended, [s for s in chosen if s.label not in requested], cells=held, data=data)
@@ -171,17 +171,27 @@ def _with_ensembles(joined: Joined, options: AnalysisOptions) -> tuple[Joined, p
                       if s.label not in {c.label for c in chosen}]
         references = list({s.label: s for s in references}.values())
         summaries.append(ensemble_summary(joined, [*chosen, *references], targets, cells=held,
-                                              cells_name="held-out",
-                                              selection_rho={f.spec.label: f.selection_rho for f in found}, data=data,
-                                              same_cells=True))
-        halves = "; ".join(f"{space}: {len(split.selection)} cells chosen on, {len(split.held_out)} reported on"
-                           for space, split in splits.items())
-        note = (f"--ensembles auto chose its {len(chosen)} ensemble(s) on a seeded half of the cells (seed "
-                f"{options.seed}) by mean Spearman rho over {', '.join(t.label for t in targets)}, and reports them on "
-                f"the other half only, next to the stored published aggregates, all on the held-out cells every one of them "
-                f"covers ({halves})")
+                                          cells_name="held-out",
+                                          selection_rho={f.spec.label: f.selection_rho for f in found}, data=data,
+                                          same_cells=True))
+        note = _search_note(options, targets, chosen, splits, results)
     summary = pd.concat(summaries, ignore_index=True) if summaries else None
     return extended, summary, note
+
+
+def _search_note(options: AnalysisOptions, targets, chosen, splits, results) -> str:
+    """What --ensembles auto did, in the words the report and the terminal print."""
+    halves = "; ".join(
+        f"{space}: {len(split.selection)} cells chosen on ("
+        + ", ".join(f"{n} compared for {label}" for label, n in results[space].pool.items()) + "), "
+        f"{len(split.held_out)} reported on"
+        + (f"; left out of the search, scored on fewer than half the selection cells: "
+           f"{', '.join(results[space].left_out)}" if results[space].left_out else "")
+        for space, split in splits.items())
+    return (f"--ensembles auto chose its {len(chosen)} ensemble(s) on a seeded half of the cells (seed "
+            f"{options.seed}) by mean Spearman rho over {', '.join(t.label for t in targets)}, and reports them on "
+            f"the other half only, next to the stored published aggregates, all on the held-out cells every one of "
+            f"them covers ({halves})")
 
 
 def _write_figures(table: CorrelationTable, options: AnalysisOptions, out: Path) -> list[Path]:

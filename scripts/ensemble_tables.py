@@ -261,7 +261,7 @@ def main(argv: list[str] | None = None) -> None:
                "score for that dataset's head; sign-aware: positive = ranks like accuracy)", "",
                _markdown(table), ""]
 
-    found, splits = auto_ensembles({"nb201": data}, TARGETS, top=args.top, seed=args.seed)
+    found, splits, results = auto_ensembles({"nb201": data}, TARGETS, top=args.top, seed=args.seed)
     split = splits["nb201"]
     single = best_single(data, split.selection)
     named: dict[str, Spec] = {f"searched #{k + 1}": f.spec for k, f in enumerate(found)}
@@ -275,7 +275,10 @@ def main(argv: list[str] | None = None) -> None:
     compared = compare_held_out(data, named, split.held_out)
     compared.to_csv(out / "ensembles_held_out.csv", index=False, float_format="%.6f")
     report += [f"## 2. Ensembles: chosen on {len(split.selection)} cells, reported on the other {len(split.held_out)} "
-               f"(seeded split, seed {args.seed})", "", "Chosen (selection half only):", "", _markdown(chosen), "",
+               f"(seeded split, seed {args.seed})", "",
+               f"Chosen on the selection cells every searched proxy covers ({results['nb201'].pool}); left out of the "
+               f"search (scored on fewer than half the selection cells): {', '.join(results['nb201'].left_out) or 'none'}",
+               "", _markdown(chosen), "",
                "Held-out half; `_same` = on the held-out cells every listed ensemble covers, `_own` = on all the "
                "held-out cells it covers:", "", _markdown(compared), ""]
     published = pd.DataFrame([{"aggregate": k, "C10 rho": v[0], "C100 rho": v[1], "IN16 rho": v[2]}
