@@ -9,7 +9,7 @@ aggregates on the same held-out cells. The split depends only on the cells and t
 store and options always choose and report the same.
 
 The search: candidates are the stored metric families of the space (a metric scored with several heads
-is one candidate whose head follows the target dataset). Every candidate is compared on the same cells:
+is one candidate whose head follows the target dataset, and each of its heads is one more). Every candidate is compared on the same cells:
 a family scored on fewer than :data:`MIN_COVERAGE` of the selection cells of some target is left out
 (and named), and the pool of each target is the selection cells every remaining family covers. Without
 this, a pair measured on a dozen cells would win by a lucky rho. For each aggregation (rank sum, log-rank
@@ -124,7 +124,7 @@ class _Target:
 def search(data: SpaceData, targets: Sequence[Target], selection: pd.Index, *, top: int,
            max_size: int = MAX_SIZE, beam: int = BEAM) -> SearchResult:
     """The ``top`` ensembles by mean selection-pool rho over ``targets`` (see the module docstring)."""
-    families = sorted({v.family for v in data.variants.values()})
+    families = candidates(data)
     columns = [_Target(data, t, families, selection) for t in targets if t in data.accuracy]
     if not columns:
         return SearchResult([])
@@ -160,6 +160,16 @@ def search(data: SpaceData, targets: Sequence[Target], selection: pd.Index, *, t
     return result
 
 
+def candidates(data: SpaceData) -> list[str]:
+    """The names the search combines: every metric family (its head following each dataset) and, for a family
+    stored with several heads, each head on its own (``vkdnw[num_classes=10]`` for every dataset: a family
+    whose 100-class head covers few cells can still take part through its 10-class one)."""
+    families = {v.family for v in data.variants.values()}
+    heads = {v.label for v in data.variants.values()
+             if sum(w.family == v.family for w in data.variants.values()) > 1}
+    return sorted(families | heads)
+
+
 def _grown(combos: Sequence[tuple[tuple[int, int], ...]], usable: Sequence[int]) -> set[tuple[tuple[int, int], ...]]:
     """Every combo with one more member, or one member's weight raised by one (up to MAX_WEIGHT)."""
     grown = set()
@@ -193,4 +203,4 @@ def auto_ensembles(data: dict[str, SpaceData], targets: Sequence[Target], *, top
 
 
 __all__ = ["BEAM", "Found", "KINDS", "MAX_SIZE", "MAX_WEIGHT", "MIN_COVERAGE", "SearchResult", "Split",
-           "auto_ensembles", "search", "split_cells"]
+           "auto_ensembles", "candidates", "search", "split_cells"]

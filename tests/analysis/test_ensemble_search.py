@@ -46,3 +46,14 @@ def test_search_finds_complementary_members_with_weights_and_ignores_a_lucky_few
                                else sum(w * np.log(stats.rankdata(columns[k]) / n) for k, w in weights.items()),
                                accuracy).statistic
     assert best.selection_rho == pytest.approx(expected, abs=1e-12)  # the search's rho is scipy's
+
+
+def test_a_family_with_several_heads_is_a_candidate_and_so_is_each_head() -> None:
+    from naswot_ray.analysis.ensemble_search import candidates
+
+    index = pd.Index(np.arange(5))
+    variants = {label: Variant(label, family, family, classes, True, pd.Series(np.arange(5.0), index=index))
+                for label, family, classes in (("naswot", "naswot", 10), ("zico[num_classes=10]", "zico", 10),
+                                               ("zico[num_classes=100]", "zico", 100))}
+    data = SpaceData("nb201", variants, {C10: pd.Series(np.arange(5.0), index=index)})
+    assert candidates(data) == ["naswot", "zico", "zico[num_classes=100]", "zico[num_classes=10]"]
