@@ -84,7 +84,8 @@ def _int_list(text: str | None) -> list[int] | None:
 @click.option("--split", "splits", default=None, help="Comma-separated splits, e.g. ori-test,x-test (default: all).")
 @click.option("--epochs", default=None, help="Comma-separated training budgets, e.g. 200 (default: all).")
 @click.option("--protocol", default="all", show_default=True,
-              help="all (every finite score), paper (NASWOT Figure 3: acc > 15 %, 1000-point seeded subsample), or both.")
+              help="all (every scored architecture; a legal -inf ranks lowest), paper (NASWOT Figure 3: acc > 15 %, "
+                   "1000-point seeded subsample), or both.")
 @click.option("--ci", default="auto", show_default=True,
               help="95 % intervals: auto (bootstrap up to 3000 points, Fisher-z above), bootstrap, asymptotic, none.")
 @click.option("--bootstrap", "resamples", default=200, show_default=True, type=int, help="Bootstrap resamples.")
