@@ -124,7 +124,7 @@ class _Target:
 def search(data: SpaceData, targets: Sequence[Target], selection: pd.Index, *, top: int,
            max_size: int = MAX_SIZE, beam: int = BEAM) -> SearchResult:
     """The ``top`` ensembles by mean selection-pool rho over ``targets`` (see the module docstring)."""
-    families = candidates(data)
+    families = candidates(data, targets, selection)
     columns = [_Target(data, t, families, selection) for t in targets if t in data.accuracy]
     if not columns:
         return SearchResult([])
@@ -154,20 +154,39 @@ def search(data: SpaceData, targets: Sequence[Target], selection: pd.Index, *, t
                 break
             level = sorted(_grown([combo for _, combo in scored[:beam]], usable))
     ranked = sorted(found.items(), key=lambda item: (-item[1], _label(families, *item[0])))
-    for (kind, combo), value in ranked[:top]:
+    seen: set[tuple] = set()
+    for (kind, combo), value in ranked:
+        rhos = score(kind, combo)[1]
+        same = tuple(round(r, 12) for r in rhos)  # another name for the same ranking (flops and az_complexity)
+        if same in seen:
+            continue
+        seen.add(same)
         spec = Spec(kind, tuple(sorted((Term(families[m], float(w)) for m, w in combo), key=lambda t: t.ref)))
-        result.found.append(Found(spec, value, {c.target.label: r for c, r in zip(columns, score(kind, combo)[1])}))
+        result.found.append(Found(spec, value, {c.target.label: r for c, r in zip(columns, rhos)}))
+        if len(result.found) == top:
+            break
     return result
 
 
-def candidates(data: SpaceData) -> list[str]:
+def candidates(data: SpaceData, targets: Sequence[Target], selection: pd.Index) -> list[str]:
     """The names the search combines: every metric family (its head following each dataset) and, for a family
-    stored with several heads, each head on its own (``vkdnw[num_classes=10]`` for every dataset: a family
-    whose 100-class head covers few cells can still take part through its 10-class one)."""
-    families = {v.family for v in data.variants.values()}
-    heads = {v.label for v in data.variants.values()
-             if sum(w.family == v.family for w in data.variants.values()) > 1}
-    return sorted(families | heads)
+    whose matching head covers too few selection cells for some target, each of its heads on its own
+    (``vkdnw[num_classes=10]`` for every dataset, where the 100-class head was scored on a subset)."""
+    families = sorted({v.family for v in data.variants.values()})
+    out = []
+    for family in families:
+        out.append(family)
+        heads = sorted(v.label for v in data.variants.values() if v.family == family)
+        if len(heads) > 1 and not all(_covers(data, family, t, selection) for t in targets if t in data.accuracy):
+            out.extend(heads)
+    return out
+
+
+def _covers(data: SpaceData, name: str, target: Target, selection: pd.Index) -> bool:
+    cells = data.accuracy[target].index.intersection(selection)
+    variant = data.find(name, DATASET_CLASSES.get(target.dataset))
+    return variant is not None and len(cells) > 0 and \
+        len(variant.scores.index.intersection(cells)) >= MIN_COVERAGE * len(cells)
 
 
 def _grown(combos: Sequence[tuple[tuple[int, int], ...]], usable: Sequence[int]) -> set[tuple[tuple[int, int], ...]]:

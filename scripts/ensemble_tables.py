@@ -287,9 +287,12 @@ def main(argv: list[str] | None = None) -> None:
 
     if not args.no_search and found:
         best = found[0].spec
-        scores = {"naswot": "naswot", f"best single ({single.terms[0].ref})" if single else "": (
-            single.terms[0].ref if single else None), "best ensemble": best.label}
-        scores = {k: v for k, v in scores.items() if v}
+        scores = {"naswot": "naswot", "best single proxy": single.terms[0].ref if single else None,
+                  "best ensemble": best.label}
+        scores = {name: metric for name, metric in scores.items() if metric}
+        if scores.get("best single proxy") == "naswot":  # the same runs twice: say so once
+            scores = {("naswot (= best single proxy)" if k == "naswot" else k): v for k, v in scores.items()
+                      if k != "best single proxy"}
         specs = [parse_spec(v) if v.startswith("ensemble:") else Spec("ranksum", (Term(v),)) for v in scores.values()]
         cells = cells_scored_by_all(data, specs)
         restricted = restricted_store(merged, cells, out / "search-store")

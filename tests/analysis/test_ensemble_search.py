@@ -48,12 +48,17 @@ def test_search_finds_complementary_members_with_weights_and_ignores_a_lucky_few
     assert best.selection_rho == pytest.approx(expected, abs=1e-12)  # the search's rho is scipy's
 
 
-def test_a_family_with_several_heads_is_a_candidate_and_so_is_each_head() -> None:
+def test_each_head_is_a_candidate_only_where_the_matching_head_covers_too_few_cells() -> None:
     from naswot_ray.analysis.ensemble_search import candidates
 
-    index = pd.Index(np.arange(5))
-    variants = {label: Variant(label, family, family, classes, True, pd.Series(np.arange(5.0), index=index))
-                for label, family, classes in (("naswot", "naswot", 10), ("zico[num_classes=10]", "zico", 10),
-                                               ("zico[num_classes=100]", "zico", 100))}
-    data = SpaceData("nb201", variants, {C10: pd.Series(np.arange(5.0), index=index)})
-    assert candidates(data) == ["naswot", "zico", "zico[num_classes=100]", "zico[num_classes=10]"]
+    index = pd.Index(np.arange(10))
+    full, few = pd.Series(np.arange(10.0), index=index), pd.Series(np.arange(2.0), index=index[:2])
+    variants = {label: Variant(label, family, family, classes, True, scores)
+                for label, family, classes, scores in (
+                    ("naswot", "naswot", 10, full), ("zico[num_classes=10]", "zico", 10, full),
+                    ("zico[num_classes=100]", "zico", 100, full), ("vkdnw[num_classes=10]", "vkdnw", 10, full),
+                    ("vkdnw[num_classes=100]", "vkdnw", 100, few))}
+    c100 = Target("cifar100", "x-test", 200)
+    data = SpaceData("nb201", variants, {C10: full, c100: full})
+    assert candidates(data, [C10, c100], index) == ["naswot", "vkdnw", "vkdnw[num_classes=100]", "vkdnw[num_classes=10]",
+                                                    "zico"]
