@@ -68,6 +68,7 @@ class Variant:
     num_classes: int | None
     higher_is_better: bool
     scores: pd.Series
+    parts: str = ""  # every identity field as a label part (naswot_ray.ensembles.variants.variant_parts)
 
 
 @dataclass
@@ -89,7 +90,7 @@ class SpaceData:
     def find(self, ref: str, classes: int | None) -> Variant | None:
         """The variant ``ref`` names for a dataset of ``classes`` classes (None: not stored, or no head fits);
         see :func:`naswot_ray.ensembles.variants.find_variant`."""
-        named = [Named(v.label, v.metric, v.num_classes, v) for v in self.variants.values()]
+        named = [Named(v.label, v.metric, v.num_classes, v, v.parts) for v in self.variants.values()]
         found = find_variant(named, ref, classes, f" in space {self.space!r}")
         return None if found is None else found.data
 
@@ -110,7 +111,7 @@ def space_data(joined: Joined) -> dict[str, SpaceData]:
             classes = first["num_classes"].iloc[0]
             variants[str(label)] = Variant(str(label), str(first["family"].iloc[0]), metric,
                                            None if pd.isna(classes) else int(classes), higher,
-                                           series[~np.isnan(series.to_numpy())])
+                                           series[~np.isnan(series.to_numpy())], str(first["parts"].iloc[0]))
         data = SpaceData(str(space), variants)
         for (dataset, split, epochs), group in in_space.groupby(["acc_dataset", "acc_split", "acc_epochs"], sort=True):
             first = group.drop_duplicates("arch_index").sort_values("arch_index", kind="mergesort")

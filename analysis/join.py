@@ -36,7 +36,7 @@ import pyarrow as pa
 
 import naswot_ray.accuracies  # noqa: F401  (registers the accuracies table with the store)
 from naswot_ray.accuracies.keys import NB101
-from naswot_ray.ensembles.variants import DATASET_CLASSES, family, variant_labels
+from naswot_ray.ensembles.variants import DATASET_CLASSES, family, variant_labels, variant_parts
 from naswot_ray.errors import InputError
 from naswot_ray.spaces import get_space
 from naswot_ray.store import VARIANT_FIELDS, Store, query_arrow
@@ -62,7 +62,7 @@ class Filters:
 class Joined:
     """The joined rows plus what the report needs to know about coverage."""
 
-    rows: pd.DataFrame          # space, variant, family, metric, mode, num_classes, value_scale, arch_index, value,
+    rows: pd.DataFrame          # space, variant, family, parts, metric, mode, num_classes, value_scale, arch_index, value,
                                 # status, acc_dataset, acc_split, acc_epochs, accuracy (sorted by ROW_ORDER)
     scored: pd.DataFrame        # space, variant -> number of scored architectures
     unjoined_spaces: list[str]  # scored spaces (after filters) with no matching accuracy at all
@@ -88,6 +88,7 @@ def load_joined(store: Store, filters: Filters | None = None) -> Joined:
                 .drop_duplicates(["space", *VARIANT_FIELDS]).reset_index(drop=True))
     variants["variant"] = variant_labels(variants)
     variants["family"] = [family(label) for label in variants["variant"]]
+    variants["parts"] = variant_parts(variants)
     con.register("variants", pa.Table.from_pandas(variants, preserve_index=False))
     con.register("nb101_keys", _nb101_keys(con, score_where, score_params))
 
@@ -102,7 +103,7 @@ def load_joined(store: Store, filters: Filters | None = None) -> Joined:
         ), a AS (
             SELECT *, CASE WHEN space = '{NB101}' THEN -1 ELSE arch_index END AS j_index FROM accuracies{acc_where}
         )
-        SELECT s.space, v.variant, v.family, s.metric, s.mode, s.num_classes, s.value_scale, s.arch_index, s.value,
+        SELECT s.space, v.variant, v.family, v.parts, s.metric, s.mode, s.num_classes, s.value_scale, s.arch_index, s.value,
                s.status,
                a.dataset AS acc_dataset, a.split AS acc_split, a.epochs AS acc_epochs, a.accuracy
         FROM s

@@ -61,6 +61,27 @@ def _label_part(field: str, value: object) -> str:
     return f"{field}={value}"
 
 
+def variant_parts(variants: pd.DataFrame) -> list[str]:
+    """Per row of ``variants``: every LABEL_FIELDS value as a label part, joined by ``|`` (what a bracketed
+    member such as ``naswot[dataset=random]`` is matched against, whichever parts its label shows)."""
+    return ["|".join(_label_part(field, row[field]) for field in LABEL_FIELDS)
+            for _, row in variants[list(LABEL_FIELDS)].iterrows()]
+
+
+def label_rows(frame: pd.DataFrame, space: str) -> pd.DataFrame:
+    """``frame`` (score rows of one space: VARIANT_FIELDS, dataset, batch_size, ...) with ``label`` (each row's
+    variant named as ``analyze`` does, over the variants present in ``frame``) and ``parts`` columns."""
+    from naswot_ray.store import VARIANT_FIELDS
+
+    fields = list(VARIANT_FIELDS)
+    variants = (frame[[*fields, "dataset", "batch_size"]].drop_duplicates(fields)
+                .sort_values(fields, kind="mergesort", na_position="first").reset_index(drop=True))
+    variants["space"] = space
+    variants["label"] = variant_labels(variants)
+    variants["parts"] = variant_parts(variants)
+    return frame.merge(variants[[*fields, "label", "parts"]], on=fields, how="left")  # pandas matches null keys
+
+
 def family(label: str) -> str:
     """The variant label without its head size: ``zico[num_classes=100]`` -> ``zico``."""
     base, bracket, rest = label.partition("[")
@@ -78,6 +99,7 @@ class Named(Generic[V]):
     metric: str
     num_classes: int | None
     data: V
+    parts: str = ""  # every field as a label part, "|"-joined (variant_parts)
 
     @property
     def family(self) -> str:
@@ -87,23 +109,38 @@ class Named(Generic[V]):
 def find_variant(variants: Sequence[Named[V]], ref: str, classes: int | None, where: str = "") -> Named[V] | None:
     """The variant ``ref`` names for a dataset of ``classes`` classes; None when not stored or no head fits.
 
-    ``ref`` is an exact label, a family (its head matched to ``classes``; with one head, that one), or a
-    bare metric name with a single family. A bare name with several families is an InputError listing them.
+    ``ref`` is an exact label; a family (its head matched to ``classes``; with one head, that one); a
+    bracketed selection (``naswot[dataset=random]``: the variants whose fields have every part, whether or
+    not their labels show it, again head-matched); or a bare metric name with a single family. A name that
+    fits several variants and no head decides is an InputError listing them.
     """
     for variant in variants:
         if variant.label == ref:
             return variant
     members = [v for v in variants if v.family == ref]
-    if not members and "[" not in ref:
+    base, bracket, rest = ref.partition("[")
+    if not members and bracket:
+        wanted = {part.strip() for part in rest.rstrip("]").split(",") if part.strip()}
+        members = [v for v in variants if v.metric == base and wanted <= set(v.parts.split("|"))]
+        if len({v.family for v in members}) > 1 and not any(v.num_classes == classes for v in members):
+            _ambiguous(ref, sorted({v.label for v in members}), where)
+    if not members and not bracket:
         families = sorted({v.family for v in variants if v.metric == ref})
         if len(families) > 1:
-            raise InputError(f"ensemble member {ref!r} matches {len(families)} stored variants{where}: "
-                             f"{', '.join(families)}; name one, e.g. {families[0]}")
+            _ambiguous(ref, families, where)
         members = [v for v in variants if families and v.family == families[0]]
     if len(members) == 1:
         return members[0]
     matching = [v for v in members if v.num_classes == classes]
+    if len(matching) > 1:
+        _ambiguous(ref, sorted(v.label for v in matching), where)
     return matching[0] if len(matching) == 1 else None
 
 
-__all__ = ["DATASET_CLASSES", "LABEL_FIELDS", "Named", "family", "find_variant", "variant_labels"]
+def _ambiguous(ref: str, labels: Sequence[str], where: str) -> None:
+    raise InputError(f"{ref!r} matches {len(labels)} stored variants{where}: {', '.join(labels)}; name one, "
+                     f"e.g. {labels[0]}")
+
+
+__all__ = ["DATASET_CLASSES", "LABEL_FIELDS", "Named", "family", "find_variant", "label_rows", "variant_labels",
+           "variant_parts"]

@@ -17,9 +17,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 import naswot_ray.accuracies  # noqa: F401  (registers the accuracies table with the store)
 from naswot_ray.ensembles import higher_is_better, is_ensemble, oriented, usable_values
+from naswot_ray.ensembles.variants import Named, find_variant, label_rows
 from naswot_ray.errors import InputError
 from naswot_ray.metrics import get_metric
 from naswot_ray.search.ensemble_scores import EnsembleScores, load_ensemble_scores
@@ -130,11 +132,12 @@ def load_stored_scores(store: Store, space: SearchSpace, selection: ScoreSelecti
                              "variants instead, e.g. ensemble:naswot[clean]+synflow")
         return load_ensemble_scores(store, space, selection.metric, size=size, seed=selection.seed,
                                     num_classes=selection.num_classes)
+    base, bracket, _ = selection.metric.partition("[")
     try:
         registered: InputError | None = None
-        name = get_metric(selection.metric).name
+        name = get_metric(base).name
     except InputError as exc:  # not registered here: its stored rows (a plugin's) may still be searched with
-        registered, name = exc, selection.metric
+        registered, name = exc, base
     higher = higher_is_better(name)
     sql = ("SELECT arch_index, value, status, seconds, dataset, batch_size, " + ", ".join(VARIANT_FIELDS)
            + " FROM scores WHERE space = ? AND metric = ?")
@@ -159,12 +162,21 @@ def load_stored_scores(store: Store, space: SearchSpace, selection: ScoreSelecti
         raise InputError(f"no stored {name} scores for space {space.name!r} in store {store.root!r}"
                          f"{_filters(selection)}; compute them with naswot-ray score-all --space {space.name} "
                          f"--metrics {name} --store {store.root}, or search with --live")
-    variants = frame.groupby(list(VARIANT_FIELDS), dropna=False, sort=True)
-    if variants.ngroups > 1:
-        shown = "; ".join(describe_variant(dict(zip(VARIANT_FIELDS, key)), len(group), group["dataset"].iloc[0])
-                          for key, group in variants)
-        raise InputError(f"{variants.ngroups} stored variants of {name} for space {space.name!r}: {shown}; "
-                         "pick one with --mode, --score-seed, --num-classes or --batch SHA256_PREFIX")
+    frame = label_rows(frame.assign(metric=name), space.name)
+    if bracket:  # a variant named as analyze names it: naswot[clean], zico[num_classes=100]
+        named = [Named(str(label), name, None if pd.isna(k) else int(k), None, str(parts)) for label, k, parts in
+                 frame.drop_duplicates("label")[["label", "num_classes", "parts"]].itertuples(index=False)]
+        found = find_variant(named, selection.metric, selection.num_classes, f" of {name} in space {space.name!r}")
+        if found is None:
+            raise InputError(f"no stored variant {selection.metric!r} in space {space.name!r}; stored: "
+                             + ", ".join(sorted({v.label for v in named})))
+        frame = frame[frame["label"] == found.label]
+    counts = frame.groupby("label", sort=True).size()
+    if len(counts) > 1:
+        shown = ", ".join(f"{label} ({count:,} archs)" for label, count in counts.items())
+        raise InputError(f"{len(counts)} stored variants of {name} for space {space.name!r}: {shown}; name one with "
+                         f"--metric, e.g. --metric '{counts.index[0]}', or pick with --mode, --score-seed, "
+                         "--num-classes or --batch SHA256_PREFIX")
     if int(frame["arch_index"].max()) >= size or int(frame["arch_index"].min()) < 0:
         raise InputError(f"scores of space {space.name!r} hold indices outside 0..{size - 1}")
     index = frame["arch_index"].to_numpy(dtype=np.int64)

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from naswot_ray.ensembles import Member, Spec, evaluate, higher_is_better, parse_spec, resolve, usable_values
-from naswot_ray.ensembles.variants import Named, find_variant, variant_labels
+from naswot_ray.ensembles.variants import Named, find_variant, label_rows
 from naswot_ray.errors import InputError
 from naswot_ray.search.scorer import ScoreBatch, stored_indices
 from naswot_ray.spaces.base import SearchSpace
@@ -75,15 +75,10 @@ def load_ensemble_scores(store: Store, space: SearchSpace, text: str, *, size: i
     if seed is not None:
         sql += " AND seed = ?"
         params.append(int(seed))
-    frame = query_arrow(store.connect(tables=("scores",)), sql, params).to_pandas()
-    fields = list(VARIANT_FIELDS)
-    variants = (frame[[*fields, "dataset", "batch_size"]].drop_duplicates(fields)
-                .sort_values(fields, kind="mergesort", na_position="first").reset_index(drop=True))
-    variants["space"] = space.name
-    variants["label"] = variant_labels(variants)
-    frame = frame.merge(variants[[*fields, "label"]], on=fields, how="left")  # pandas matches null keys too
-    named = [Named(str(r.label), str(r.metric), None if pd.isna(r.num_classes) else int(r.num_classes), None)
-             for r in variants.itertuples(index=False)]
+    frame = label_rows(query_arrow(store.connect(tables=("scores",)), sql, params).to_pandas(), space.name)
+    variants = frame.drop_duplicates("label").sort_values("label", kind="mergesort")
+    named = [Named(str(r.label), str(r.metric), None if pd.isna(r.num_classes) else int(r.num_classes), None,
+                   str(r.parts)) for r in variants.itertuples(index=False)]
     where = f" in space {space.name!r} of store {store.root!r}"
 
     def lookup(ref: str) -> Named | None:

@@ -2,9 +2,10 @@
 
 Why: its ``search rea`` / ``search area`` examples failed right after its own ``import-benchmark`` command
 ("no default fitness column"), although each command parsed. Here they run for real: from the
-``import-benchmark`` command to the last ``search`` command of the README's code blocks, with the
-NASWOT authors' own scores of all 15,625 NB201 cells (and the cells' parameter counts) standing in for
-the README's ``score-all`` runs, fewer search runs, and ``--live`` (Ray, downloaded images) left out.
+``import-benchmark`` command to the last ``search`` command of the README's code blocks, with stored rows
+standing in for the README's ``score-all`` runs (the NASWOT authors' own scores of all 15,625 NB201 cells
+as the set-up's random-batch run, the cells' parameter counts, and NASLib's synflow values of 725 cells
+as the images run), fewer search runs, and ``--live`` (Ray, downloaded images) left out.
 """
 
 from __future__ import annotations
@@ -34,6 +35,18 @@ def readme_sequence() -> list[list[str]]:
     return [argv for argv in quoted[start:end + 1] if argv[0] in ("import-benchmark", "analyze", "search")]
 
 
+def naslib_synflow() -> tuple[list[int], list[float]]:
+    """NASLib's synflow of its 725 CIFAR-10 NB201 cells (tests/search/fixtures decodes their cell keys)."""
+    import json
+
+    from tests.search.fixtures import NASLIB, naslib_cell
+
+    entries = json.loads(shared_path(NASLIB).read_text())["cifar10"]
+    space = get_space("nb201")
+    kept = [(space.index(naslib_cell(key)), e["synflow"]["score"]) for key, e in entries.items() if "synflow" in e]
+    return [i for i, _ in kept], [v for _, v in kept]
+
+
 def _shorter(argv: list[str]) -> list[str]:
     out = list(argv)
     for i, word in enumerate(out[:-1]):
@@ -51,9 +64,12 @@ def test_the_readme_sequence_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     space = get_space("nb201")
     assert (authors["cellstr"] == [space.arch(i) for i in authors["arch"]]).all()
     write_scores(store, space="nb201", indices=authors["arch"], archs=authors["cellstr"], values=authors["score"],
-                 dataset="naswot-authors", batch_sha256="bayeswatch")
+                 dataset="random", batch_sha256="bayeswatch")
     write_scores(store, space="nb201", indices=authors["arch"], archs=authors["cellstr"],
                  values=authors["params"] * 1e6, metric="params", mode="default", batch_sha256="none")
+    indices, synflow = naslib_synflow()
+    write_scores(store, space="nb201", indices=indices, archs=[space.arch(i) for i in indices], values=synflow,
+                 metric="synflow", mode="default", dataset="npz:images.npz", batch_sha256="naslib")
     sequence = readme_sequence()
     verbs = [argv[:2] for argv in sequence]
     assert ["search", "rea"] in verbs and ["search", "area"] in verbs and verbs[0] == ["import-benchmark", "nb201"]

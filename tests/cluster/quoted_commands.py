@@ -420,7 +420,8 @@ def _check_naswot_values(ctx: click.Context) -> None:
     if params.get("metric"):
         from naswot_ray.ensembles import is_ensemble, parse_spec
 
-        parse_spec(params["metric"]) if is_ensemble(params["metric"]) else get_metric(params["metric"])
+        metric = params["metric"]  # a metric, a stored variant of one (naswot[clean]) or an ensemble
+        parse_spec(metric) if is_ensemble(metric) else get_metric(metric.partition("[")[0])
 
 
 def needs_cluster_files(argv: tuple[str, ...]) -> bool:
