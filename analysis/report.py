@@ -30,12 +30,13 @@ from pathlib import Path
 import pandas as pd
 
 from naswot_ray.analysis import ensembles as ens
-from naswot_ray.analysis.ensemble_search import auto_ensembles
+from naswot_ray.analysis.ensemble_search import SearchResult, Split, auto_ensembles
 from naswot_ray.analysis.ensemble_summary import ensemble_summary, format_summary, format_summary_markdown
 from naswot_ray.analysis.join import Filters, Joined, load_joined
 from naswot_ray.analysis.plots import Panel, save_png, scatter_figure, tau_bar_figure
 from naswot_ray.analysis.stats import CI_METHODS, PROTOCOLS
 from naswot_ray.analysis.tables import MIN_RELIABLE_N, CorrelationTable, correlation_table, format_markdown, small_samples
+from naswot_ray.ensembles import Spec
 from naswot_ray.errors import InputError
 from naswot_ray.store import Store
 
@@ -179,7 +180,8 @@ def _with_ensembles(joined: Joined, options: AnalysisOptions) -> tuple[Joined, p
     return extended, summary, note
 
 
-def _search_note(options: AnalysisOptions, targets, chosen, splits, results) -> str:
+def _search_note(options: AnalysisOptions, targets: Sequence[ens.Target], chosen: Sequence[Spec],
+                 splits: dict[str, Split], results: dict[str, SearchResult]) -> str:
     """What --ensembles auto did, in the words the report and the terminal print."""
     halves = "; ".join(
         f"{space}: {len(split.selection)} cells chosen on ("
