@@ -14,6 +14,16 @@ format). Each variant has at most one score per architecture, so each (variant, 
 is one correlation, and two versions of a metric are never averaged as one. Variants are labelled by
 the metric name, plus, in brackets, whatever tells them apart when a metric has several
 (``naswot[clean]``, ``naswot[v0]``, ``naswot[stem_channels=16]``, ``naswot[seed=2]``).
+
+Heads: a metric scored with several head sizes (``--num-classes 10/100/120``, one variant each) is
+paired with each dataset through the variant whose head matches the dataset's class count (CIFAR-100
+with the 100-class head), as the references score each dataset with its own head. Variants that
+differ only in the head form one *family* (the label without ``num_classes``), which is the name an
+ensemble member uses. A metric with one head size is paired with every dataset.
+
+Row order: the joined rows come back sorted by (space, variant, dataset, split, epochs, architecture),
+never in DuckDB's order, so everything that picks rows by position (the bootstrap, the paper
+protocol's seeded subsample) is a function of the store's contents only.
 """
 
 from __future__ import annotations
@@ -26,13 +36,13 @@ import pyarrow as pa
 
 import naswot_ray.accuracies  # noqa: F401  (registers the accuracies table with the store)
 from naswot_ray.accuracies.keys import NB101
+from naswot_ray.ensembles.variants import DATASET_CLASSES, family, variant_labels, variant_parts
 from naswot_ray.errors import InputError
 from naswot_ray.spaces import get_space
 from naswot_ray.store import VARIANT_FIELDS, Store, query_arrow
 
-#: fields shown in a variant label when they differ, in this order
-LABEL_FIELDS = ("mode", "metric_version", "metric_options", "space_options", "dataset", "batch_size", "batch_sha256",
-                "labels_sha256", "seed", "bn_mode", "num_classes", "device_class", "memory_format")
+#: the joined rows' sort order (deterministic whatever order the store's part files and DuckDB give)
+ROW_ORDER = ["space", "variant", "acc_dataset", "acc_split", "acc_epochs", "arch_index"]
 
 
 @dataclass
@@ -44,13 +54,16 @@ class Filters:
     datasets: Sequence[str] | None = None
     splits: Sequence[str] | None = None
     epochs: Sequence[int] | None = None
+    #: pair a metric scored with several heads with each dataset through its matching head only
+    match_heads: bool = True
 
 
 @dataclass
 class Joined:
     """The joined rows plus what the report needs to know about coverage."""
 
-    rows: pd.DataFrame          # space, variant, metric, mode, value_scale, arch_index, value, acc_* columns
+    rows: pd.DataFrame          # space, variant, family, parts, metric, mode, num_classes, value_scale, arch_index, value,
+                                # status, acc_dataset, acc_split, acc_epochs, accuracy (sorted by ROW_ORDER)
     scored: pd.DataFrame        # space, variant -> number of scored architectures
     unjoined_spaces: list[str]  # scored spaces (after filters) with no matching accuracy at all
 
@@ -71,7 +84,11 @@ def load_joined(store: Store, filters: Filters | None = None) -> Joined:
     if variants.empty:
         raise InputError(f"no scores match the filters (spaces: {_show(spaces)}, metrics: {_show(filters.metrics)}); "
                          f"stored: {_stored(con, 'scores', 'space, metric')}")
-    variants["variant"] = _labels(variants)
+    variants = (variants.sort_values(list(variants.columns), kind="mergesort", na_position="first")
+                .drop_duplicates(["space", *VARIANT_FIELDS]).reset_index(drop=True))
+    variants["variant"] = variant_labels(variants)
+    variants["family"] = [family(label) for label in variants["variant"]]
+    variants["parts"] = variant_parts(variants)
     con.register("variants", pa.Table.from_pandas(variants, preserve_index=False))
     con.register("nb101_keys", _nb101_keys(con, score_where, score_params))
 
@@ -86,13 +103,17 @@ def load_joined(store: Store, filters: Filters | None = None) -> Joined:
         ), a AS (
             SELECT *, CASE WHEN space = '{NB101}' THEN -1 ELSE arch_index END AS j_index FROM accuracies{acc_where}
         )
-        SELECT s.space, v.variant, s.metric, s.mode, s.value_scale, s.arch_index, s.value, s.status,
+        SELECT s.space, v.variant, v.family, v.parts, s.metric, s.mode, s.num_classes, s.value_scale, s.arch_index, s.value,
+               s.status,
                a.dataset AS acc_dataset, a.split AS acc_split, a.epochs AS acc_epochs, a.accuracy
         FROM s
         JOIN variants v ON v.space = s.space AND {' AND '.join(f'v.{f} IS NOT DISTINCT FROM s.{f}' for f in VARIANT_FIELDS)}
         JOIN a ON a.space = s.space AND a.j_index = s.j_index AND a.arch = s.j_arch
     """
     rows = query_arrow(con, sql, score_params + acc_params).to_pandas()
+    if filters.match_heads:
+        rows = match_heads(rows)
+    rows = rows.sort_values(ROW_ORDER, kind="mergesort").reset_index(drop=True)
     if rows.empty:
         raise InputError("no scored architecture has an accuracy for the filters "
                          f"(datasets: {_show(filters.datasets)}, splits: {_show(filters.splits)}, "
@@ -100,9 +121,24 @@ def load_joined(store: Store, filters: Filters | None = None) -> Joined:
                          f"{_stored(con, 'accuracies', 'space, dataset, split, epochs')}")
     scored = query_arrow(con, "SELECT s.space, v.variant, count(DISTINCT s.arch_index) AS scored FROM scores s JOIN variants v "
                               f"ON v.space = s.space AND {' AND '.join(f'v.{f} IS NOT DISTINCT FROM s.{f}' for f in VARIANT_FIELDS)} "
-                              "GROUP BY ALL").to_pandas()
+                              "GROUP BY ALL ORDER BY ALL").to_pandas()
     unjoined = sorted(set(variants["space"]) - set(rows["space"]))
     return Joined(rows, scored, unjoined)
+
+
+def match_heads(rows: pd.DataFrame) -> pd.DataFrame:
+    """Drop the rows pairing a dataset with a head of another size where the variant's family has a head of
+    the dataset's size (so CIFAR-100 is read through the 100-class head when one was scored)."""
+    if rows.empty:
+        return rows
+    classes = rows["acc_dataset"].map(DATASET_CLASSES)
+    heads = rows[["space", "family", "num_classes"]].drop_duplicates()
+    heads = heads.assign(_has=True, num_classes=heads["num_classes"].astype("float64"))
+    probe = pd.DataFrame({"space": rows["space"].to_numpy(), "family": rows["family"].to_numpy(),
+                          "num_classes": classes.to_numpy(dtype="float64")})
+    has_match = probe.merge(heads, on=["space", "family", "num_classes"], how="left")["_has"].fillna(False)
+    keep = ~has_match.to_numpy(dtype=bool) | (rows["num_classes"].to_numpy(dtype="float64") == probe["num_classes"].to_numpy())
+    return rows[keep]
 
 
 def _nb101_keys(con, score_where: str, params: list) -> pa.Table:
@@ -114,36 +150,6 @@ def _nb101_keys(con, score_where: str, params: list) -> pa.Table:
         space = get_space(NB101)
         hashes = [space.hash_of(arch) for arch in archs]  # type: ignore[attr-defined]
     return pa.table({"arch": pa.array(archs, pa.string()), "hash": pa.array(hashes, pa.string())})
-
-
-def _labels(variants: pd.DataFrame) -> list[str]:
-    """Metric name, plus, in LABEL_FIELDS order, the fields that differ among that metric's variants in the
-    same space, until the labels tell them apart (``naswot[clean]``, ``naswot[v0]``)."""
-    labels = [str(m) for m in variants["metric"]]
-    for _, group in variants.groupby(["space", "metric"], dropna=False):
-        if len(group) == 1:
-            continue
-        parts: dict[int, list[str]] = {i: [] for i in group.index}
-        for field in LABEL_FIELDS:
-            if group[field].nunique(dropna=False) <= 1:
-                continue
-            for i, value in group[field].items():
-                parts[i].append(_label_part(field, value))
-            if len({tuple(p) for p in parts.values()}) == len(group):
-                break
-        for i in group.index:
-            labels[variants.index.get_loc(i)] = f"{group.at[i, 'metric']}[{','.join(parts[i])}]"
-    return labels
-
-
-def _label_part(field: str, value: object) -> str:
-    if field in ("batch_sha256", "labels_sha256"):
-        value = str(value)[:8]
-    if field == "mode":
-        return str(value)
-    if field == "metric_version":
-        return f"v{value}"
-    return f"{field}={value}"
 
 
 def _where(conditions: dict[str, Sequence | None]) -> tuple[str, list]:
@@ -170,4 +176,4 @@ def _show(values: Sequence | None) -> str:
     return ", ".join(map(str, values)) if values else "all"
 
 
-__all__ = ["Filters", "Joined", "load_joined", "VARIANT_FIELDS"]
+__all__ = ["DATASET_CLASSES", "Filters", "Joined", "load_joined", "match_heads", "VARIANT_FIELDS"]

@@ -6,7 +6,10 @@ tau in each panel title. A hexbin replaces the scatter above ``HEXBIN_MIN`` poin
 dots would overplot into a blob. Scores of -inf cannot be drawn and are counted in the panel instead.
 
 Figures are built with :class:`matplotlib.figure.Figure` directly (no pyplot), so nothing depends on a
-display or on global pyplot state.
+display or on global pyplot state. Margins are fixed in inches (a constrained layout would draw every
+figure twice), so tick labels are kept short instead: the score axis switches to a shared power-of-ten
+offset from 1e4 up (``800000`` would run into the axis label). Points are sized by how many there are,
+so six architectures are as visible as a thousand.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import ScalarFormatter
 
 from naswot_ray.analysis.stats import Selection
 
@@ -26,6 +30,13 @@ HEXBIN_MIN = 2000
 PANEL_COLUMNS = 3
 _TICKS = (0, 10, 20, 30, 40, 45, 50, 60, 70, 75, 80, 85, 90, 92, 94, 95, 96, 98)
 _MIN_TICK_GAP = 0.09  # of the warped axis width
+#: score tick labels use a shared offset (x1e4 ...) outside 10^-3 .. 10^4, so they stay at most ~6 characters
+_POWER_LIMITS = (-3, 4)
+
+
+def point_size(n: int) -> float:
+    """Marker area (points^2): large for a handful of architectures, small for a crowd of 2,000."""
+    return float(np.clip(4000.0 / max(n, 1), 10.0, 64.0))
 
 
 @dataclass
@@ -66,12 +77,18 @@ def scatter_figure(space: str, metric: str, value_scale: str, panels: list[Panel
             ax.hexbin(x, y, gridsize=60, bins="log", cmap="viridis", mincnt=1)
             hexbins = True
         elif len(x):
-            ax.scatter(x, y, s=9, alpha=0.55, color="#2a7ab0", edgecolors="none", rasterized=True)
+            ax.scatter(x, y, s=point_size(len(x)), alpha=0.8 if len(x) < 100 else 0.55, color="#2a7ab0",
+                       edgecolors="#15405e" if len(x) < 100 else "none", linewidths=0.6, rasterized=True)
+        formatter = ScalarFormatter(useMathText=True)
+        formatter.set_powerlimits(_POWER_LIMITS)
+        ax.yaxis.set_major_formatter(formatter)
         if len(acc):
             _accuracy_axis(ax, float(np.min(acc)), float(np.max(acc)))
         ax.set_xlabel(f"{panel.split} accuracy (%)")
         ax.set_ylabel(label)
-        note = f", {int((~finite).sum())} -inf not shown" if (~finite).any() else ""
+        hidden = [f"{int(k)} {name} not shown" for k, name in ((np.isneginf(score).sum(), "-inf"),
+                                                                 (np.isposinf(score).sum(), "+inf")) if k]
+        note = "".join(f", {h}" for h in hidden)
         ax.set_title(f"{space} {panel.dataset} {panel.split} ({panel.epochs} ep)\n"
                      f"$\\tau$ = {panel.kendall_tau:.3f}  (n={len(score)}, {panel.protocol}{note})", fontsize=10)
         ax.spines["top"].set_visible(False)

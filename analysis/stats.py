@@ -2,15 +2,22 @@
 
 Two ways to choose the points (``protocol``):
 
-* ``all``: every architecture with a finite score and an accuracy. NaN (failed) and +-inf (singular
-  kernels) scores are dropped and counted, because an infinite score carries no rank information
-  beyond "worst" and would let a few failures move tau.
+* ``all``: every architecture with a score and an accuracy. The ranking rule
+  (:mod:`naswot_ray.ensembles.values`, applied by the caller) decides what a score is: error rows and
+  NaN are dropped and counted; a non-finite value the metric declares legal (NASWOT's ``-inf`` for a
+  singular kernel) is kept at its end of the ranking (``-inf`` lowest, ``+inf`` highest), as the
+  reference's own ``scipy.stats.kendalltau`` call ranks it, and counted.
 * ``paper``: NASWOT's Figure 3 protocol (``plot_scores.py``, metrics-spec section 5), step by step:
   keep accuracy > 15 % (NB101: the first 10,000 architectures by index, then accuracy > 50 %, the
   paper's 0.5 in fractions); drop scores equal to 0; if more than 1000 remain, draw 1000 with
   ``np.random.seed(seed)`` + ``np.random.choice(n, 1000, replace=False)``; drop NaN scores but keep
   -inf; Kendall tau-b (``scipy.stats.kendalltau``). NB101's "first 10,000" is the tfrecord order in the
   paper; our NB101 index is hash order, so the same rule keeps a different 10,000.
+
+Point estimates and intervals come from the same arithmetic (the vectorised tau-b and rank-Pearson rho
+of :mod:`naswot_ray.analysis.kendall`), so an estimate is never outside its own bootstrap interval by a
+rounding difference (scipy's tau of a perfectly ordered sample is 0.9999999999999999, the vectorised one
+exactly 1.0, which put a perfect tau outside its interval [1, 1] and crashed the error bars).
 
 Confidence intervals (95 %): a seeded percentile bootstrap (``resamples`` draws of n points with
 replacement) where it is cheap, i.e. up to ``BOOTSTRAP_MAX_N`` points under ``ci="auto"``; above that,
@@ -48,7 +55,8 @@ class Selection:
     score: np.ndarray
     accuracy: np.ndarray
     dropped_nan: int = 0
-    dropped_inf: int = 0
+    dropped_inf: int = 0          # infinities the metric does not declare legal (errors)
+    kept_nonfinite: int = 0       # legal non-finite scores kept at their end of the ranking
     dropped_low_accuracy: int = 0
     dropped_zero: int = 0
     subsampled_from: int | None = None
@@ -65,12 +73,18 @@ class Correlation:
     top10_precision: float
 
 
-def select_all(score: np.ndarray, accuracy: np.ndarray) -> Selection:
-    """Every point with a finite score and a known accuracy."""
+def select_all(score: np.ndarray, accuracy: np.ndarray, *, illegal_inf: np.ndarray | None = None) -> Selection:
+    """Every point with a score and a known accuracy: NaN (error) dropped, +-inf kept and ranked at its end.
+
+    ``score`` has been through the ranking rule: values it rejects are NaN already, and ``illegal_inf``
+    marks those that were infinities the metric does not declare (counted apart from errors).
+    """
     nan = np.isnan(score)
-    inf = np.isinf(score)
-    keep = ~nan & ~inf & ~np.isnan(accuracy)
-    return Selection(score[keep], accuracy[keep], dropped_nan=int(nan.sum()), dropped_inf=int(inf.sum()))
+    known = ~np.isnan(accuracy)
+    keep = ~nan & known
+    illegal = np.zeros(len(score), dtype=bool) if illegal_inf is None else np.asarray(illegal_inf, dtype=bool)
+    return Selection(score[keep], accuracy[keep], dropped_nan=int((nan & known & ~illegal).sum()),
+                     dropped_inf=int((illegal & known).sum()), kept_nonfinite=int((keep & ~np.isfinite(score)).sum()))
 
 
 def select_paper(score: np.ndarray, accuracy: np.ndarray, arch_index: np.ndarray, *, nb101: bool = False,
@@ -96,19 +110,32 @@ def select_paper(score: np.ndarray, accuracy: np.ndarray, arch_index: np.ndarray
         score, accuracy = score[pick], accuracy[pick]
     nan = np.isnan(score)
     return Selection(score[~nan], accuracy[~nan], dropped_nan=int(nan.sum()), dropped_low_accuracy=dropped_low,
-                     dropped_zero=dropped_zero, subsampled_from=subsampled)
+                     dropped_zero=dropped_zero, subsampled_from=subsampled,
+                     kept_nonfinite=int(np.isinf(score[~nan]).sum()))
 
 
 def kendall_tau_b(score: np.ndarray, accuracy: np.ndarray) -> float:
+    """scipy's tau-b (within 1e-15), computed by the same code as the bootstrap's resamples."""
     if len(score) < 2:
         return math.nan
-    return float(stats.kendalltau(accuracy, score).statistic)
+    return float(kendall_tau_b_rows(np.asarray(accuracy)[None], np.asarray(score)[None])[0])
 
 
 def spearman_rho(score: np.ndarray, accuracy: np.ndarray) -> float:
+    """scipy's Spearman rho (Pearson of average ranks), computed like the bootstrap's resamples."""
     if len(score) < 2:
         return math.nan
-    return float(stats.spearmanr(accuracy, score).statistic)
+    return float(spearman_rows(np.asarray(score)[None], np.asarray(accuracy)[None])[0])
+
+
+def spearman_rows(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Spearman rho of each row pair (x[b], y[b]): Pearson correlation of the rows' average ranks."""
+    rx = stats.rankdata(x, axis=1)
+    ry = stats.rankdata(y, axis=1)
+    rx -= rx.mean(axis=1, keepdims=True)
+    ry -= ry.mean(axis=1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (rx * ry).sum(axis=1) / np.sqrt((rx * rx).sum(axis=1) * (ry * ry).sum(axis=1))
 
 
 def top_fraction_precision(score: np.ndarray, accuracy: np.ndarray, *, higher_is_better: bool = True,
@@ -157,19 +184,14 @@ def bootstrap_ci(score: np.ndarray, accuracy: np.ndarray, *, resamples: int, see
     """Percentile 95 % intervals of tau-b and rho over seeded resamples with replacement.
 
     Both are vectorised over the resamples: Kendall with :func:`naswot_ray.analysis.kendall.kendall_tau_b_rows`,
-    Spearman by ranking every resample at once and taking one Pearson correlation per row.
+    Spearman with :func:`spearman_rows`, the functions that give the point estimates too.
     """
     rng = np.random.default_rng(seed)
     n = len(score)
     picks = rng.integers(0, n, size=(resamples, n))
     xs, ys = score[picks], accuracy[picks]
     taus = kendall_tau_b_rows(ys, xs)
-    rx = stats.rankdata(xs, axis=1)
-    ry = stats.rankdata(ys, axis=1)
-    rx -= rx.mean(axis=1, keepdims=True)
-    ry -= ry.mean(axis=1, keepdims=True)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        rhos = (rx * ry).sum(axis=1) / np.sqrt((rx * rx).sum(axis=1) * (ry * ry).sum(axis=1))
+    rhos = spearman_rows(xs, ys)
     return _percentiles(taus), _percentiles(rhos)
 
 
@@ -182,4 +204,4 @@ def _percentiles(values: np.ndarray) -> tuple[float, float]:
 
 
 __all__ = ["PROTOCOLS", "CI_METHODS", "Selection", "Correlation", "select_all", "select_paper", "correlate",
-           "kendall_tau_b", "spearman_rho", "top_fraction_precision", "bootstrap_ci", "fisher_ci"]
+           "kendall_tau_b", "spearman_rho", "spearman_rows", "top_fraction_precision", "bootstrap_ci", "fisher_ci"]

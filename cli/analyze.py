@@ -12,9 +12,18 @@ from naswot_ray.store import DEFAULT_STORE, Store
 
 
 def _split_list(text: str | None, what: str) -> list[str] | None:
+    """Comma-separated names; commas inside brackets belong to a variant label (``naswot[seed=2,v1]``)."""
     if text is None:
         return None
-    items = [part.strip() for part in text.split(",")]
+    items, depth, current = [], 0, ""
+    for char in text:
+        depth += (char == "[") - (char == "]")
+        if char == "," and depth == 0:
+            items.append(current.strip())
+            current = ""
+        else:
+            current += char
+    items.append(current.strip())
     if not text.strip() or any(not item for item in items):
         raise InputError(f"malformed {what} list {text!r}; expected comma-separated names")
     return items
@@ -25,9 +34,9 @@ def _auto_ensembles(text: str | None) -> int:
     if text is None:
         return 0
     name, _, count = text.partition(":")
-    if name.strip() != "auto" or (count and not count.strip().isdigit()):
-        raise InputError(f"malformed --ensembles {text!r}; expected auto or auto:K (K best pairs/triples), and "
-                         "name single ensembles in --metrics as ensemble:<m1>+<m2>")
+    if name.strip() != "auto" or (count and not count.strip().isdigit()) or (count and int(count) < 1):
+        raise InputError(f"malformed --ensembles {text!r}; expected auto or auto:K (K >= 1 best ensembles), and "
+                         "name single ensembles in --metrics as ensemble:<m1>+<m2> or ensemble:az_nas")
     return int(count) if count else 5
 
 
@@ -39,9 +48,9 @@ def _metric_filter(metrics: list[str] | None) -> tuple[list[str] | None, list[st
     if metrics is None:
         return None, []
     ensembles = [m for m in metrics if is_ensemble(m)]
-    plain = [m for m in metrics if not is_ensemble(m)]
+    plain = [m.partition("[")[0] for m in metrics if not is_ensemble(m)]
     members = member_metrics([parse_ensemble(e) for e in ensembles])
-    return list(dict.fromkeys(plain + members)), ensembles
+    return sorted(set(plain + members)), ensembles
 
 
 def _int_list(text: str | None) -> list[int] | None:
@@ -58,40 +67,48 @@ def _int_list(text: str | None) -> list[int] | None:
 @click.option("--store", default=DEFAULT_STORE, show_default=True, type=STORE, help="Store directory or URI.")
 @click.option("--space", "spaces", default=None, help="Comma-separated spaces (default: every scored space).")
 @click.option("--metrics", default=None,
-              help="Comma-separated metrics (default: every stored metric); ensemble:<m1>+<m2>[+...] adds the rank-sum "
-                   "ensemble of stored metrics (members named as in the table, e.g. naswot[clean]).")
+              help="Comma-separated metrics (default: every stored metric), and ensembles of stored metrics: "
+                   "ensemble:az_nas, ensemble:vkdnw_agg, ensemble:vkdnw_single, ensemble:te_nas, "
+                   "ensemble:<m1>+<m2>[+...] (rank sum), ensemble:logrank:<m1>+2*<m2> (log-rank product), "
+                   "ensemble:lex:<m1>+<m2> (members named as in the table, e.g. naswot[clean]).")
 @click.option("--ensembles", "ensembles_text", default=None, metavar="auto[:K]",
-              help="Also search every pair and triple of the stored metric variants and add the K (default 5) "
-                   "ensembles with the best rho on the --ensemble-target column.")
-@click.option("--ensemble-target", default=None, metavar="DATASET:SPLIT:EPOCHS",
-              help="Accuracy column for the ensemble search and the ensemble-vs-best-member summary (default: "
-                   "cifar10:ori-test, else cifar10-valid:ori-test or :x-valid, at the largest budget).")
+              help="Also search rank-sum and log-rank ensembles of the stored metrics on a seeded half of the cells "
+                   "and report the K (default 5) best on the other half, next to the published aggregates.")
+@click.option("--ensemble-target", default=None, metavar="DATASET:SPLIT:EPOCHS[,...]",
+              help="Accuracy column(s) the ensemble search ranks by (mean rho) and the ensemble summary reports "
+                   "(default: cifar10:ori-test, else cifar10-valid:ori-test or :x-valid, at the largest budget).")
+@click.option("--all-heads", is_flag=True,
+              help="Pair every head size with every dataset (default: a metric scored with several head sizes is "
+                   "read through the head matching each dataset's class count).")
 @click.option("--dataset", "datasets", default=None,
               help="Comma-separated benchmark datasets, e.g. cifar10-valid,cifar100 (default: all imported).")
 @click.option("--split", "splits", default=None, help="Comma-separated splits, e.g. ori-test,x-test (default: all).")
 @click.option("--epochs", default=None, help="Comma-separated training budgets, e.g. 200 (default: all).")
 @click.option("--protocol", default="all", show_default=True,
-              help="all (every finite score), paper (NASWOT Figure 3: acc > 15 %, 1000-point seeded subsample), or both.")
+              help="all (every scored architecture; a legal -inf ranks lowest), paper (NASWOT Figure 3: acc > 15 %, "
+                   "1000-point seeded subsample), or both.")
 @click.option("--ci", default="auto", show_default=True,
               help="95 % intervals: auto (bootstrap up to 3000 points, Fisher-z above), bootstrap, asymptotic, none.")
 @click.option("--bootstrap", "resamples", default=200, show_default=True, type=RESAMPLES, help="Bootstrap resamples.")
-@click.option("--seed", default=1, show_default=True, type=SEED, help="Seed of the paper subsample and the bootstrap.")
+@click.option("--seed", default=1, show_default=True, type=SEED,
+              help="Seed of the paper subsample, the bootstrap and the --ensembles auto split.")
 @click.option("--out", default=None, type=OUTPUT_DIR,
               help="Write report.md, report.html, correlations.csv and PNGs here.")
 @click.option("--no-plots", is_flag=True, help="Skip the PNG figures.")
 @click.option("--digits", default=3, show_default=True, type=DIGITS, help="Decimals printed for tau and rho.")
 def analyze_command(store: str, spaces: str | None, metrics: str | None, ensembles_text: str | None,
-                    ensemble_target: str | None, datasets: str | None, splits: str | None,
+                    ensemble_target: str | None, all_heads: bool, datasets: str | None, splits: str | None,
                     epochs: str | None, protocol: str, ci: str, resamples: int, seed: int, out: str | None,
                     no_plots: bool, digits: int) -> None:
     """Kendall tau-b, Spearman rho, 95 % CIs and top-10 % precision of every score vs every accuracy column.
 
     Scores and accuracies are joined by space, architecture index and arch string (NB101: module hash).
-    One line per (space, metric variant, dataset, split, epochs, protocol).
+    One line per (space, metric variant, dataset, split, epochs, protocol), in case-insensitive order.
+    Error rows are dropped and counted; a metric's legal -inf (NASWOT's singular kernel) ranks lowest.
     """
-    from naswot_ray.analysis.ensembles import format_summary
+    from naswot_ray.analysis.ensemble_summary import format_summary
     from naswot_ray.analysis.join import Filters
-    from naswot_ray.analysis.report import AnalysisOptions, analyze
+    from naswot_ray.analysis.report import AnalysisOptions, analyze, small_sample_warning
     from naswot_ray.analysis.tables import format_terminal
 
     protocols = ["all", "paper"] if protocol == "both" else [protocol]
@@ -99,7 +116,7 @@ def analyze_command(store: str, spaces: str | None, metrics: str | None, ensembl
     options = AnalysisOptions(
         filters=Filters(spaces=_split_list(spaces, "space"), metrics=stored_metrics,
                         datasets=_split_list(datasets, "dataset"), splits=_split_list(splits, "split"),
-                        epochs=_int_list(epochs)),
+                        epochs=_int_list(epochs), match_heads=not all_heads),
         protocols=protocols, ci=ci, resamples=resamples, seed=seed, plots=not no_plots, digits=digits,
         ensembles=ensembles, auto_ensembles=_auto_ensembles(ensembles_text), ensemble_target=ensemble_target)
     the_store = Store(store)
@@ -109,11 +126,15 @@ def analyze_command(store: str, spaces: str | None, metrics: str | None, ensembl
     click.echo(f"\n{len(result.table.frame)} correlations ({timing})")
     if result.ensembles is not None:
         click.echo("\nensembles vs their best member (sign-aware Spearman rho on the ensemble's architectures):")
+        if result.ensemble_note:
+            click.echo(result.ensemble_note)
         click.echo(format_summary(result.ensembles, digits))
     if out:
         extra = ", ensembles.csv" if result.ensembles is not None else ""
         click.echo(f"wrote {len(result.files)} files to {out}: report.html, report.md, correlations.csv{extra}, "
                    f"{len(result.files) - 3 - bool(extra)} PNG(s)")
+    if len(result.small_samples):
+        click.echo(f"warning: {small_sample_warning(result.table.frame)}", err=True)
     for space in result.unjoined_spaces:
         click.echo(f"note: scores of space {space!r} match no stored accuracy; import them with "
                    f"naswot-ray import-benchmark", err=True)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from naswot_ray.cli.types import BATCH_SIZE, COUNT, EPOCHS, GPUS, INPUT_DIR, OUTPUT_FILE, POSITIVE, SEED, STORE, WORKERS
+from naswot_ray.cli.types import BATCH_SIZE, CLASSES, COUNT, EPOCHS, GPUS, INPUT_DIR, OUTPUT_FILE, POSITIVE, SEED, STORE, WORKERS
 from naswot_ray.errors import InputError
 from naswot_ray.store import DEFAULT_STORE
 
@@ -66,11 +66,17 @@ class _SearchCommand(click.Command):
 @click.option("--report-epochs", default=None, type=EPOCHS,
               help="Training budget of the reported accuracies (default: the largest imported, 200 on NB201).")
 @click.option("--seed", default=1, show_default=True, type=SEED, help="Search seed; run r's seed derives from (seed, r).")
-@click.option("--metric", default="naswot", show_default=True, help="Score used by naswot/area.")
+@click.option("--metric", default="naswot", show_default=True,
+              help="Score used by naswot/area: a stored metric, or an ensemble of stored metrics as analyze names them "
+                   "(ensemble:az_nas, ensemble:vkdnw_agg, ensemble:logrank:<m1>+<m2>, ...), ranked among each run's "
+                   "scored candidates.")
 @click.option("--mode", default=None, help="Metric mode of the score (stored: filter; live: as score-all --mode).")
 @click.option("--score-seed", default=None, type=SEED,
               help="Seed of the score (stored: filter by the score-all --seed; live: batch/init seed, default 1).")
 @click.option("--batch", default=None, metavar="SHA256_PREFIX", help="Stored: pick the score variant of this batch.")
+@click.option("--num-classes", default=None, type=int,
+              help="Stored: pick the score variant (and an ensemble's members) with this head size, e.g. 100 for "
+                   "CIFAR-100's head.")
 @click.option("--dataset", default="cifar10", show_default=True, help="Live: mini-batch source (as score-all).")
 @click.option("--data-root", default=None, type=INPUT_DIR, help="Live: directory holding the dataset files.")
 @click.option("--norm", default=None, help="Live: normalisation statistics.")
@@ -89,7 +95,8 @@ def search_command(algorithm: str, space: str, n_text: str | None, runs: int | N
                    within_scored: bool, budget_queries: float | None, budget_seconds: float | None,
                    population: int | None, sample_size: int | None, candidates: int | None, params: tuple[str, ...],
                    fitness: str | None, report_epochs: int | None, seed: int, metric: str, mode: str | None,
-                   score_seed: int | None, batch: str | None, dataset: str, data_root: str | None, norm: str | None,
+                   score_seed: int | None, batch: str | None, num_classes: int | None, dataset: str,
+                   data_root: str | None, norm: str | None,
                    batch_size: int, num_workers: int | None, gpus_per_worker: float | None, device: str | None,
                    address: str | None, executor: str, store: str, output: str | None, no_write: bool) -> None:
     """Run the search ALGORITHM (listed below) many times and summarise the runs.
@@ -118,6 +125,7 @@ def search_command(algorithm: str, space: str, n_text: str | None, runs: int | N
     job = SearchJob(algorithm=algorithm, space=space, store=store, options=options, runs=runs, seed=seed,
                     score_source=score_source, within_scored=within_scored, fitness=fitness,
                     report_epochs=report_epochs, metric=metric, mode=mode, score_seed=score_seed, batch=batch,
+                    num_classes=num_classes,
                     dataset=dataset, data_root=data_root, norm=norm, batch_size=batch_size, num_workers=num_workers,
                     gpus_per_worker=gpus_per_worker, device=device, address=address, executor=executor,
                     write=not no_write)
@@ -127,7 +135,7 @@ def search_command(algorithm: str, space: str, n_text: str | None, runs: int | N
     click.echo("")
     click.echo(f"{len(outcome.rows)} runs of {prepared.algorithm.name} on {prepared.problem.space.name} "
                f"({outcome.executor}, {outcome.wall_seconds:.1f} s); scores: {prepared.score_source}; "
-               f"fitness: {prepared.problem.oracle.fitness_column.label}")
+               f"fitness: {prepared.problem.oracle.fitness_label}")
     click.echo("mean ± sample std (ddof=1) over runs; search s = median simulated seconds per run")
     for note in prepared.notes:
         click.echo(f"note: {note}")

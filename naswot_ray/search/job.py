@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from naswot_ray.ensembles import is_ensemble, parse_spec
 from naswot_ray.errors import InputError, unknown_choice
 from naswot_ray.search import get_algorithm
 from naswot_ray.search.base import Domain, SearchAlgorithm, SearchOptions, SearchProblem
@@ -40,10 +41,11 @@ class SearchJob:
     within_scored: bool = False
     fitness: str | None = None          # DATASET:SPLIT:EPOCHS
     report_epochs: int | None = None
-    metric: str = "naswot"
+    metric: str = "naswot"              # a metric, or an ensemble of stored ones (ensemble:...)
     mode: str | None = None
     score_seed: int | None = None
     batch: str | None = None            # batch_sha256 prefix of the stored variant
+    num_classes: int | None = None      # head size of the stored variant (and of an ensemble's members)
     # live scoring (the engine's scorer actors)
     dataset: str = "cifar10"
     data_root: str | None = None
@@ -100,7 +102,19 @@ def validate(job: SearchJob) -> tuple[SearchAlgorithm, list[dict], int]:
         # --scores-from-store is the default and harmless here, so scripts may pass it to every algorithm
         flag = "--within-scored" if job.within_scored else "--live"
         raise InputError(f"{flag} does not apply to search {algorithm.name!r}: it uses no training-free scores")
+    if job.num_classes is not None and job.num_classes < 1:
+        raise InputError(f"--num-classes must be at least 1, got {job.num_classes}")
+    if is_ensemble(job.metric):
+        if not algorithm.uses_scores:
+            raise InputError(f"--metric {job.metric} does not apply to search {algorithm.name!r}: it uses no "
+                             "training-free scores")
+        parse_spec(job.metric)  # a malformed name fails here, before the store is read
     if job.live:
+        if is_ensemble(job.metric):
+            raise InputError("an ensemble combines stored scores; score its members with naswot-ray score-all, then "
+                             "search with --scores-from-store")
+        if job.num_classes is not None:
+            raise InputError("--num-classes picks a stored score variant; live scoring uses the dataset's head")
         if job.within_scored:
             raise InputError("--within-scored draws from stored scores; it cannot be combined with --live")
         if job.batch is not None:
@@ -120,12 +134,12 @@ def prepare(job: SearchJob) -> PreparedSearch:
     if not store.exists():
         raise InputError(f"store {job.store!r} does not exist; import accuracies first with naswot-ray import-benchmark")
     loaded = load_oracle(store, space, fitness=Column.parse(job.fitness) if job.fitness else None,
-                         report_epochs=job.report_epochs)
+                         report_epochs=job.report_epochs, need_fitness=algorithm.uses_fitness)
     oracle = loaded.oracle
     notes = []
     if algorithm.uses_fitness:
         oracle.require_fitness_everywhere(algorithm.name)
-        if loaded.fitness_defaulted and oracle.fitness_column.epochs != 12:
+        if loaded.fitness_defaulted and oracle.fitness_column is not None and oracle.fitness_column.epochs != 12:
             notes.append(f"fitness: {oracle.fitness_column.label} (no 12-epoch cifar10-valid:x-valid in the table)")
     if any(Budget.from_json(s["budget"]).kind == "seconds" for s in settings if "budget" in s):
         oracle.require_times_everywhere()
@@ -133,7 +147,8 @@ def prepare(job: SearchJob) -> PreparedSearch:
     scorer = None
     score_source = "none"
     if algorithm.uses_scores and not job.live:
-        scorer = load_stored_scores(store, space, ScoreSelection(job.metric, job.mode, job.score_seed, job.batch))
+        scorer = load_stored_scores(store, space, ScoreSelection(job.metric, job.mode, job.score_seed, job.batch,
+                                                                 job.num_classes))
         score_source = scorer.source
         scored = scorer.scored_indices
         if job.within_scored:
@@ -142,10 +157,15 @@ def prepare(job: SearchJob) -> PreparedSearch:
                          f"not from all {oracle.size:,}: not the paper's protocol")
         elif len(scored) < oracle.size:
             missing = oracle.size - len(scored)
-            raise InputError(f"{missing:,} of {oracle.size:,} {space.name} architectures have no stored {job.metric} "
-                             f"score ({score_source}); compute them with naswot-ray score-all --space {space.name} "
-                             f"--metrics {job.metric} --store {job.store} (same --dataset/--seed as the stored ones; it "
-                             "resumes), or pass --within-scored to draw only from the scored ones")
+            metrics = (",".join(dict.fromkeys(m.partition("[")[0] for m in parse_spec(job.metric).leaves()))
+                       if is_ensemble(job.metric) else job.metric)
+            what = (f"no stored score of every member of {job.metric}" if is_ensemble(job.metric)
+                    else f"no stored {job.metric} score")
+            raise InputError(f"{missing:,} of {oracle.size:,} {space.name} architectures have "
+                             f"{what} ({score_source}); compute them with naswot-ray "
+                             f"score-all --space {space.name} --metrics {metrics} --store {job.store} (same "
+                             "--dataset/--seed as the stored ones; it resumes), or pass --within-scored to draw only "
+                             "from the scored ones")
     tasks = plan_runs(len(settings), runs, job.seed)
     return PreparedSearch(job=job, algorithm=algorithm, settings=settings, runs=runs,
                           problem=SearchProblem(domain, oracle, scorer), tasks=tasks, score_source=score_source,

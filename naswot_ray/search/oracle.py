@@ -31,7 +31,7 @@ class AccuracyOracle:
     """Fitness (with training times, where known) and report accuracies over ``size`` architectures."""
 
     size: int
-    fitness_column: Column
+    fitness_column: Column | None            # None: a search that queries no accuracy, on a table without one
     fitness: np.ndarray                      # float64[size], NaN where unknown
     train_seconds: np.ndarray                # float64[size], NaN where unknown
     report: dict[str, np.ndarray] = field(default_factory=dict)  # Column.label -> float64[size]
@@ -54,12 +54,16 @@ class AccuracyOracle:
         """The report accuracies of ``index`` (NaN where the table has none)."""
         return {column.label: float(self.report[column.label][index]) for column in self.report_columns}
 
+    @property
+    def fitness_label(self) -> str:
+        return self.fitness_column.label if self.fitness_column is not None else "none"
+
     def require_fitness_everywhere(self, algorithm: str) -> None:
         """Budgeted searches can reach any architecture (mutation), so the fitness column must cover all."""
         known = int(np.isfinite(self.fitness).sum())
         if known < self.size:
             raise InputError(f"{algorithm} needs a fitness accuracy for every architecture, but column "
-                             f"{self.fitness_column.label} has {known:,} of {self.size:,}; import the complete "
+                             f"{self.fitness_label} has {known:,} of {self.size:,}; import the complete "
                              "table or pick another column with --fitness")
 
     def require_times_everywhere(self) -> None:
@@ -67,10 +71,10 @@ class AccuracyOracle:
         known = int(np.isfinite(self.train_seconds).sum())
         if known == 0:
             raise InputError(f"the accuracies table has no training times for the fitness column "
-                             f"{self.fitness_column.label}, so --budget-seconds cannot be charged; use "
+                             f"{self.fitness_label}, so --budget-seconds cannot be charged; use "
                              "--budget-queries Q, or import a table with times (--train-seconds-column)")
         if known < self.size:
-            raise InputError(f"the fitness column {self.fitness_column.label} has training times for only "
+            raise InputError(f"the fitness column {self.fitness_label} has training times for only "
                              f"{known:,} of {self.size:,} architectures; --budget-seconds needs all of them "
                              "(use --budget-queries Q)")
 

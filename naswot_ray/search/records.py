@@ -81,7 +81,7 @@ def search_rows(*, algorithm: str, problem: SearchProblem, settings: Sequence[di
     search = get_algorithm(algorithm)
     space = problem.space
     domain = domain_label(problem)
-    fitness_column = problem.oracle.fitness_column.label
+    fitness_column = problem.oracle.fitness_label
     now = datetime.now(timezone.utc)
     rows = []
     for outcome in outcomes:

@@ -49,15 +49,21 @@ class StoredScores:
     source: str = ""
 
     def score(self, indices: Sequence[int]) -> ScoreBatch:
-        idx = np.asarray(indices, dtype=np.int64)
-        if not self.present[idx].all():
-            missing = sorted({int(i) for i in idx[~self.present[idx]]})
-            raise KeyError(f"no stored score for architecture(s) {missing[:5]}")
+        idx = stored_indices(indices, self.present, "stored score")
         return ScoreBatch(self.values[idx], self.seconds[idx])
 
     @property
     def scored_indices(self) -> np.ndarray:
         return np.flatnonzero(self.present)
+
+
+def stored_indices(indices: Sequence[int], present: np.ndarray, what: str) -> np.ndarray:
+    """``indices`` as an index array; KeyError naming up to five of them that have no ``what``."""
+    idx = np.asarray(indices, dtype=np.int64)
+    if not present[idx].all():
+        missing = sorted({int(i) for i in idx[~present[idx]]})
+        raise KeyError(f"no {what} for architecture(s) {missing[:5]}")
+    return idx
 
 
 def known_sum(seconds: np.ndarray) -> float:
@@ -86,4 +92,4 @@ def rank_by_score(values: np.ndarray) -> np.ndarray:
     return np.argsort(key, kind="stable")
 
 
-__all__ = ["ScoreBatch", "Scorer", "StoredScores", "best_by_score", "known_sum", "rank_by_score"]
+__all__ = ["ScoreBatch", "Scorer", "StoredScores", "best_by_score", "known_sum", "rank_by_score", "stored_indices"]

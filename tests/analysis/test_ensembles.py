@@ -1,125 +1,173 @@
-"""Rank-sum ensembles on synthetic stores: values by hand, orientation, coverage, labels, search, report, CLI."""
+"""Ensembles in analyze on stores written directly: values by hand, the ranking rule, heads per dataset,
+presets, the held-out search, the CLI."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
 
-from naswot_ray.analysis.ensembles import MemberScores, Target, combine, parse_ensemble, rank_sum, resolve_member
+from naswot_ray.analysis.ensemble_search import split_cells
 from naswot_ray.analysis.report import AnalysisOptions, analyze
-from naswot_ray.cli.main import main
-from naswot_ray.accuracies import CsvOptions, parse_column_mapping
-from naswot_ray.accuracies.importer import import_benchmark
 from naswot_ray.errors import InputError
 from naswot_ray.spaces import get_space
 from naswot_ray.store import Store
-from tests.analysis.score_rows import write_scores
+from tests.analysis.score_rows import accuracy_store, write_scores
+from tests.cliutil import run_inprocess
 
 N = 200
+C10, C100 = "cifar10:ori-test:200", "cifar100:x-test:200"
 
 
-def test_rank_sum_by_hand_with_orientation_and_ties() -> None:
-    # a: higher better -> ranks 3, 1, 2; b: lower better (10 best) -> ranks 3, 1, 2; c: a tie -> 1.5, 1.5, 3
-    a, b, c = np.array([3.0, 1.0, 2.0]), np.array([10.0, 30.0, 20.0]), np.array([5.0, 5.0, 9.0])
-    assert rank_sum([a, b], [True, False]).tolist() == [6.0, 2.0, 4.0]
-    assert rank_sum([a, c], [True, True]).tolist() == [4.5, 2.5, 5.0]
+def _store(root: Path, acc10: np.ndarray, acc100: np.ndarray) -> Store:
+    return accuracy_store(root, {C10: acc10, C100: acc100})
 
 
-def test_combine_uses_only_architectures_with_every_member() -> None:
-    first = MemberScores("x", "naswot", True, pd.Series([1.0, 2.0, 3.0], index=[0, 1, 2]))
-    second = MemberScores("y", "ntk_cond", False, pd.Series([9.0, 1.0, 5.0], index=[1, 2, 3]))
-    values = combine([first, second])
-    # common archs 1, 2: x ranks (1, 2); y lower-better 9 worse than 1 -> ranks (1, 2)
-    assert values.index.tolist() == [1, 2] and values.tolist() == [2.0, 4.0]
+def _scores(rng: np.random.Generator, acc10: np.ndarray, acc100: np.ndarray) -> dict[str, np.ndarray]:
+    naswot = acc10 + rng.normal(scale=12, size=N)
+    naswot[5], naswot[6] = np.nan, -np.inf  # an error row and a singular kernel
+    return {
+        "naswot": naswot,
+        "ntk_cond": -acc10 + rng.normal(scale=12, size=N),  # lower is better
+        "params": rng.uniform(size=N),
+        "zico10": acc10 + rng.normal(scale=10, size=N),
+        "zico100": acc100 + rng.normal(scale=10, size=N),
+        **{f"az_{c}": acc10 + rng.normal(scale=s, size=N) for c, s in
+           (("expressivity", 15), ("progressivity", 30), ("trainability", 20), ("complexity", 10))},
+    }
 
 
-def test_parse_ensemble_canonicalises_and_rejects() -> None:
-    assert parse_ensemble("ensemble:ntk+naswot[clean]") == ("ntk_cond", "naswot[clean]")
-    for bad, message in (("ensemble:naswot", "malformed ensemble"), ("ensemble:naswot+", "malformed ensemble"),
-                         ("ensemble:naswot+naswot", "names a member twice"), ("ensemble:nope+naswot", "nope"),
-                         ("ensemble:naswot[clean+params", "malformed ensemble member")):
-        with pytest.raises(InputError, match=message):
-            parse_ensemble(bad)
-
-
-def test_resolve_member_exact_bracketed_and_ambiguous() -> None:
-    labels = ["naswot[clean]", "naswot[reference]", "params"]
-    assert resolve_member("params", labels) == "params"
-    assert resolve_member("naswot[clean]", labels) == "naswot[clean]"
-    assert resolve_member("synflow", labels) is None
-    with pytest.raises(InputError, match="matches 2 stored variants: naswot\\[clean\\], naswot\\[reference\\]"):
-        resolve_member("naswot", labels)
+def _write(store: Store, data: dict[str, np.ndarray]) -> None:
+    space = get_space("nb201")
+    archs = [space.arch(i) for i in range(N)]
+    write_scores(store, space="nb201", indices=range(N), archs=archs, values=data["naswot"], metric="naswot")
+    write_scores(store, space="nb201", indices=range(N - 10), archs=archs[:N - 10], values=data["ntk_cond"][:N - 10],
+                 metric="ntk_cond", mode="tenas")
+    write_scores(store, space="nb201", indices=range(N), archs=archs, values=data["params"], metric="params",
+                 mode="default", batch_sha256="none")
+    for classes in (10, 100):
+        write_scores(store, space="nb201", indices=range(N), archs=archs, values=data[f"zico{classes}"], metric="zico",
+                     mode="default", num_classes=classes)
+    for component in ("expressivity", "progressivity", "trainability", "complexity"):
+        write_scores(store, space="nb201", indices=range(N), archs=archs, values=data[f"az_{component}"],
+                     metric=f"az_{component}", mode="default", batch_sha256="g" * 64)
 
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory) -> tuple[Store, dict]:
-    """Accuracy for N cells; naswot = acc + noise (higher better), ntk_cond = -acc + other noise (lower better),
-    params unrelated; naswot has an error row and a -inf, ntk_cond misses the last 10 cells."""
-    root = tmp_path_factory.mktemp("ensembles")
-    space = get_space("nb201")
     rng = np.random.default_rng(3)
-    acc = rng.uniform(50, 94, N)
-    csv = root / "acc.csv"
-    pd.DataFrame({"index": range(N), "arch_str": [space.arch(i) for i in range(N)], "a": acc}).to_csv(csv, index=False)
-    the_store = Store(str(root / "store"))
-    import_benchmark(the_store, "nb201", csv, fmt="csv",
-                     csv_options=CsvOptions([parse_column_mapping("a=cifar10:ori-test:200")]))
-    archs = [space.arch(i) for i in range(N)]
-    naswot = acc + rng.normal(scale=12, size=N)
-    naswot[5], naswot[6] = np.nan, -np.inf
-    ntk = -acc + rng.normal(scale=12, size=N)
-    params = rng.uniform(size=N)
-    write_scores(the_store, space="nb201", indices=range(N), archs=archs, values=naswot, metric="naswot")
-    write_scores(the_store, space="nb201", indices=range(N - 10), archs=archs[:N - 10], values=ntk[:N - 10],
-                 metric="ntk_cond", mode="tenas")
-    write_scores(the_store, space="nb201", indices=range(N), archs=archs, values=params, metric="params",
-                 mode="default", batch_sha256="none")
-    return the_store, {"acc": acc, "naswot": naswot, "ntk": ntk, "params": params}
+    acc10 = rng.uniform(50, 94, N)
+    acc100 = np.clip(acc10 - 25 + rng.normal(scale=6, size=N), 1, 100)
+    the_store = _store(tmp_path_factory.mktemp("ensembles"), acc10, acc100)
+    data = _scores(rng, acc10, acc100)
+    _write(the_store, data)
+    return the_store, {"acc10": acc10, "acc100": acc100, **data}
 
 
-def test_ensemble_is_a_variant_with_hand_computed_values(store) -> None:
+def _rows(frame: pd.DataFrame, metric: str, dataset: str) -> pd.Series:
+    return frame[(frame.metric == metric) & (frame.dataset == dataset)].iloc[0]
+
+
+def test_rank_sum_by_hand_keeps_the_legal_minus_inf_and_drops_the_error(store) -> None:
     the_store, data = store
-    result = analyze(the_store, AnalysisOptions(ci="none", plots=False, ensembles=("ensemble:naswot+ntk",)))
-    frame = result.table.frame
-    row = frame[frame.metric == "ensemble:naswot+ntk_cond"].iloc[0]
-    keep = np.array([i not in (5, 6) for i in range(N - 10)])  # finite naswot and an ntk_cond score
-    expected = (stats.rankdata(data["naswot"][:N - 10][keep]) + stats.rankdata(-data["ntk"][:N - 10][keep]))
-    acc = data["acc"][:N - 10][keep]
-    assert row["n"] == keep.sum() == N - 12
+    result = analyze(the_store, AnalysisOptions(ci="none", plots=False, ensembles=("ensemble:ntk+naswot",)))
+    row = _rows(result.table.frame, "ensemble:naswot+ntk_cond", "cifar10")  # aliases resolved, members sorted
+    pool = np.array([i != 5 for i in range(N - 10)])  # ntk_cond covers N-10 cells; cell 5 is an error row
+    naswot, ntk = data["naswot"][:N - 10][pool], data["ntk_cond"][:N - 10][pool]
+    assert np.isneginf(naswot).sum() == 1  # the singular kernel stays in the pool, ranked lowest
+    expected = stats.rankdata(naswot) + stats.rankdata(-ntk)
+    acc = data["acc10"][:N - 10][pool]
+    assert row["n"] == pool.sum() == N - 11 and row["mode"] == "ranksum" and row["unmatched"] == 0
     assert row["spearman_rho"] == pytest.approx(stats.spearmanr(expected, acc).statistic, abs=1e-12)
-    assert row["mode"] == "rank-sum" and row["unmatched"] == 0
-    summary = result.ensembles.iloc[0]
-    naswot_rho = stats.spearmanr(data["naswot"][:N - 10][keep], acc).statistic
-    ntk_rho = -stats.spearmanr(data["ntk"][:N - 10][keep], acc).statistic  # sign-aware: lower kappa is better
-    assert summary["best_member_rho"] == pytest.approx(max(naswot_rho, ntk_rho), abs=1e-12)
-    assert summary["spearman_rho"] > summary["best_member_rho"] and summary["gain"] > 0  # independent noise averages out
-    assert {"naswot", "ntk_cond", "params"} <= set(frame.metric)  # members stay in the table
+    summary = result.ensembles
+    first = summary[(summary.ensemble == "ensemble:naswot+ntk_cond") & (summary.dataset == "cifar10")].iloc[0]
+    naswot_rho = stats.spearmanr(naswot, acc).statistic
+    ntk_rho = -stats.spearmanr(ntk, acc).statistic  # sign-aware: a lower condition number is better
+    assert first["best_member_rho"] == pytest.approx(max(naswot_rho, ntk_rho), abs=1e-12)
+    assert first["gain"] > 0 and first["cells"] == "all"  # independent noise averages out
+    assert {"naswot", "ntk_cond", "params"} <= set(result.table.frame.metric)  # members stay in the table
 
 
-def test_auto_search_finds_the_complementary_pair(store) -> None:
-    the_store, _ = store
-    result = analyze(the_store, AnalysisOptions(ci="none", plots=False, auto_ensembles=2,
-                                                ensemble_target="cifar10:ori-test:200"))
-    assert list(result.ensembles["ensemble"]) == ["ensemble:naswot+ntk_cond", "ensemble:naswot+ntk_cond+params"]
-    with pytest.raises(InputError, match="unknown ensemble target 'cifar100:x-test:200'.*cifar10:ori-test:200"):
-        analyze(the_store, AnalysisOptions(ci="none", plots=False, auto_ensembles=1, ensemble_target="cifar100:x-test:200"))
-    with pytest.raises(InputError, match="no space stores every member of ensemble:naswot\\+synflow"):
-        analyze(the_store, AnalysisOptions(ci="none", plots=False, ensembles=("ensemble:naswot+synflow",)))
-    assert Target.parse("cifar10:ori-test:200").label == "cifar10:ori-test:200"
+def test_members_read_the_head_matching_each_dataset(store) -> None:
+    the_store, data = store
+    frame = analyze(the_store, AnalysisOptions(ci="none", plots=False, ensembles=("ensemble:params+zico",))).table.frame
+    # zico was scored with 10- and 100-class heads: each dataset is read through its own head only
+    zico = frame[frame.metric.str.startswith("zico")]
+    assert sorted(zip(zico.metric, zico.dataset)) == [("zico[num_classes=100]", "cifar100"),
+                                                      ("zico[num_classes=10]", "cifar10")]
+    for dataset, head, acc in (("cifar10", "zico10", "acc10"), ("cifar100", "zico100", "acc100")):
+        expected = stats.rankdata(data["params"]) + stats.rankdata(data[head])
+        row = _rows(frame, "ensemble:params+zico", dataset)
+        assert row["spearman_rho"] == pytest.approx(stats.spearmanr(expected, data[acc]).statistic, abs=1e-12)
+    every = analyze(the_store, AnalysisOptions(ci="none", plots=False, filters=_all_heads())).table.frame
+    assert len(every[every.metric.str.startswith("zico")]) == 4  # --all-heads pairs every head with every dataset
 
 
-def test_cli_reports_ensembles_and_writes_the_summary(store, tmp_path, capsys: pytest.CaptureFixture) -> None:
+def _all_heads():
+    from naswot_ray.analysis.join import Filters
+
+    return Filters(match_heads=False)
+
+
+def test_az_nas_preset_by_hand(store) -> None:
+    the_store, data = store
+    result = analyze(the_store, AnalysisOptions(ci="none", plots=False, ensembles=("ensemble:az_nas",)))
+    row = _rows(result.table.frame, "ensemble:az_nas", "cifar10")
+    az = sum(np.log(stats.rankdata(data[f"az_{c}"]) / N)
+             for c in ("expressivity", "progressivity", "trainability", "complexity"))
+    assert row["n"] == N and row["mode"] == "logrank"
+    assert row["spearman_rho"] == pytest.approx(stats.spearmanr(az, data["acc10"]).statistic, abs=1e-12)
+    with pytest.raises(InputError, match="no space stores every member of ensemble:vkdnw_agg"):
+        analyze(the_store, AnalysisOptions(ci="none", plots=False, ensembles=("ensemble:vkdnw_agg",)))
+
+
+def test_auto_search_chooses_on_one_half_and_reports_on_the_other(store, tmp_path: Path) -> None:
+    the_store, data = store
+    options = AnalysisOptions(ci="none", plots=False, auto_ensembles=2, ensemble_target=f"{C10},{C100}")
+    first = analyze(the_store, options)
+    halves = split_cells(pd.Index(range(N)), 1)
+    # the same store with the held-out half's accuracies scrambled: the choice must not move
+    acc10, acc100 = data["acc10"].copy(), data["acc100"].copy()
+    held = halves.held_out.to_numpy()
+    rng = np.random.default_rng(9)
+    acc10[held], acc100[held] = rng.permutation(acc10[held]), rng.permutation(acc100[held])
+    other = _store(tmp_path, acc10, acc100)
+    _write(other, {k: v for k, v in data.items() if not k.startswith("acc")})
+    second = analyze(other, options)
+    chosen = first.ensembles[first.ensembles.cells == "held-out"]
+    again = second.ensembles[second.ensembles.cells == "held-out"]
+    assert list(chosen.ensemble) == list(again.ensemble)  # chosen on the selection half only
+    np.testing.assert_array_equal(chosen.selection_rho.to_numpy(), again.selection_rho.to_numpy())
+    auto = chosen[chosen.selection_rho.notna()]
+    assert auto.ensemble.nunique() == 2 and (auto.n <= len(held)).all()
+    assert "ensemble:az_nas" in set(chosen.ensemble)  # the published aggregate, on the same held-out cells
+    assert (chosen.groupby("dataset").n.nunique() == 1).all()
+    assert not np.allclose(chosen.spearman_rho.to_numpy(), again.spearman_rho.to_numpy())  # reported on held-out
+    label = auto.ensemble.iloc[0]
+    rows = first.table.frame[first.table.frame.metric == label]
+    assert (rows.n <= len(held)).all()  # the table shows a searched ensemble on the held-out half only
+    assert "chose its 2 ensemble(s) on a seeded half of the cells (seed 1)" in first.ensemble_note
+    assert "100 cells chosen on (97 compared for cifar10:ori-test:200, 97 compared for cifar100:x-test:200), 100 " \
+           "reported on" in first.ensemble_note  # cells without ntk_cond or with an error row are not compared
+
+
+def test_cli_reports_ensembles_and_rejects_bad_names(store, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     the_store, _ = store
     out = tmp_path / "report"
-    main(["analyze", "--store", the_store.root, "--metrics", "params,ensemble:naswot+ntk_cond", "--ensembles", "auto:1",
-          "--ci", "none", "--no-plots", "--out", str(out)])
-    printed = capsys.readouterr().out
-    assert "ensembles vs their best member" in printed and "ensemble:naswot+ntk_cond" in printed
+    code, printed, err = run_inprocess(capsys, "analyze", "--store", the_store.root, "--metrics",
+                                       "params,ensemble:naswot+ntk_cond,ensemble:az_nas", "--ensembles", "auto:1",
+                                       "--ci", "none", "--no-plots", "--out", str(out))
+    assert code == 0, err
+    assert "ensembles vs their best member" in printed and "reports them on the other half only" in printed
     summary = pd.read_csv(out / "ensembles.csv")
-    assert list(summary["ensemble"]) == ["ensemble:naswot+ntk_cond"]  # the search found the one already asked for
-    assert "Ensembles vs their best member" in (out / "report.md").read_text()
-    with pytest.raises(SystemExit):
-        main(["analyze", "--store", the_store.root, "--ensembles", "best"])
-    assert "malformed --ensembles 'best'" in capsys.readouterr().err
+    assert set(summary[summary.cells == "all"].ensemble) == {"ensemble:az_nas", "ensemble:naswot+ntk_cond"}
+    assert "## Ensembles vs their best member" in (out / "report.md").read_text()
+    for args, message in ((["--ensembles", "best"], "malformed --ensembles 'best'"),
+                          (["--metrics", "ensemble:naswot"], "an ensemble needs at least two members"),
+                          (["--ensembles", "auto", "--ensemble-target", "cifar100:x-valid:200"],
+                           "unknown ensemble target 'cifar100:x-valid:200'")):
+        code, _, err = run_inprocess(capsys, "analyze", "--store", the_store.root, "--no-plots", *args)
+        assert code == 2 and err.startswith("error: ") and message in err and len(err.strip().splitlines()) == 1

@@ -22,7 +22,7 @@ from naswot_ray.errors import InputError
 from naswot_ray.spaces import get_space
 from naswot_ray.spaces.nds.data import arch_key
 from naswot_ray.store import Store
-from tests.analysis.score_rows import write_scores
+from tests.analysis.score_rows import accuracy_store, write_scores
 from tests.spaces.nds.records import AMOEBA_NET, record, write_json
 
 N = 300
@@ -60,13 +60,13 @@ def test_tau_equals_scipy_for_every_variant_and_column(nb201_store) -> None:
     table = analyze(store, AnalysisOptions(protocols=("all",), ci="none")).table.frame
     assert set(table["metric"]) == {"naswot[reference]", "naswot[clean]", "params"}
     row = table[(table.metric == "naswot[reference]") & (table.dataset == "cifar10-valid")].iloc[0]
-    keep = np.isfinite(data["reference"])
+    keep = ~np.isnan(data["reference"])  # the error row drops; NASWOT's legal -inf stays, ranked lowest
     expected = stats.kendalltau(data["acc_a"][keep], data["reference"][keep]).statistic
     assert abs(row["kendall_tau"] - expected) < 1e-12
     assert abs(row["spearman_rho"] - stats.spearmanr(data["acc_a"][keep], data["reference"][keep]).statistic) < 1e-12
-    assert (row["n"], row["dropped_nan"], row["dropped_inf"], row["unmatched"]) == (N - 2, 1, 1, 20)
+    assert (row["n"], row["dropped_nan"], row["dropped_inf"], row["kept_nonfinite"], row["unmatched"]) == (N - 1, 1, 0, 1, 20)
     clean = table[(table.metric == "naswot[clean]") & (table.dataset == "cifar100")].iloc[0]
-    keep = np.isfinite(data["clean"])
+    keep = ~np.isnan(data["clean"])
     assert abs(clean["kendall_tau"] - stats.kendalltau(data["acc_b"][keep], data["clean"][keep]).statistic) < 1e-12
     assert list(table.columns) == CSV_COLUMNS
 
@@ -151,13 +151,30 @@ def test_two_versions_of_a_metric_are_two_variants_never_one(tmp_path: Path) -> 
     space = get_space("nb201")
     rng = np.random.default_rng(3)
     acc = rng.uniform(10, 94, 50)
-    csv = tmp_path / "acc.csv"
-    pd.DataFrame({"index": range(50), "arch_str": [space.arch(i) for i in range(50)], "a": acc}).to_csv(csv, index=False)
-    store = Store(str(tmp_path / "store"))
-    import_benchmark(store, "nb201", csv, fmt="csv", csv_options=CsvOptions([parse_column_mapping("a=cifar10:ori-test:200")]))
+    store = accuracy_store(tmp_path, {"cifar10:ori-test:200": acc})
     archs = [space.arch(i) for i in range(50)]
     write_scores(store, space="nb201", indices=range(50), archs=archs, values=acc, metric_version=1)
     write_scores(store, space="nb201", indices=range(50), archs=archs, values=-acc, metric_version=0)
     table = analyze(store, AnalysisOptions(protocols=("all",), ci="none")).table.frame
     rho = dict(zip(table["metric"], table["spearman_rho"]))
     assert rho == {"naswot[v1]": pytest.approx(1.0), "naswot[v0]": pytest.approx(-1.0)}
+
+
+def test_singular_kernels_rank_lowest_in_a_1000_cell_run(tmp_path: Path) -> None:
+    """Issue 14 item 4: 9 of 1,000 NASWOT scores are -inf (singular kernels, on poor cells, as in a real run):
+    analyze's tau is scipy's over all 1,000, not over the 991 finite ones; an error row is dropped and counted."""
+    rng = np.random.default_rng(14)
+    acc = rng.uniform(10, 94, 1001)
+    scores = acc * 20 + rng.normal(scale=400, size=1001)
+    poor = np.argsort(acc)[rng.choice(60, 9, replace=False)]
+    scores[poor] = -np.inf
+    scores[1000] = np.nan  # an error row
+    store = accuracy_store(tmp_path, {"cifar10-valid:ori-test:200": acc})
+    space = get_space("nb201")
+    write_scores(store, space="nb201", indices=range(1001), archs=[space.arch(i) for i in range(1001)], values=scores)
+    row = analyze(store, AnalysisOptions(protocols=("all",), ci="none")).table.frame.iloc[0]
+    every = stats.kendalltau(acc[:1000], scores[:1000]).statistic
+    finite = np.isfinite(scores)
+    dropped = stats.kendalltau(acc[finite], scores[finite]).statistic
+    assert row["kendall_tau"] == pytest.approx(every, abs=1e-12) and abs(every - dropped) > 1e-3
+    assert (row["n"], row["kept_nonfinite"], row["dropped_nan"], row["dropped_inf"]) == (1000, 9, 1, 0)

@@ -48,14 +48,34 @@ def test_paper_protocol_matches_the_reference_selection(n: int, nb101: bool) -> 
     assert selection.dropped_low_accuracy > 0
 
 
-def test_all_protocol_drops_and_counts_nan_and_inf() -> None:
-    scores = np.array([1.0, np.nan, 3.0, -np.inf, 5.0, 2.0])
-    acc = np.array([10.0, 20.0, 30.0, 40.0, 50.0, 60.0])
-    selection = select_all(scores, acc)
-    assert (selection.dropped_nan, selection.dropped_inf, len(selection.score)) == (1, 1, 4)
+def test_all_protocol_drops_errors_and_ranks_legal_infinities() -> None:
+    """The ranking rule (issue 14 item 4): NaN (an error) is dropped and counted; -inf and +inf stay, ranked at
+    their ends, exactly as scipy ranks them; an illegal infinity arrives as NaN and is counted apart."""
+    scores = np.array([1.0, np.nan, 3.0, -np.inf, 5.0, 2.0, np.inf, np.nan])
+    acc = np.array([10.0, 20.0, 30.0, 40.0, 50.0, 60.0, 70.0, 80.0])
+    illegal = np.array([False] * 7 + [True])  # the last was an infinity the metric does not declare
+    selection = select_all(scores, acc, illegal_inf=illegal)
+    assert (selection.dropped_nan, selection.dropped_inf, selection.kept_nonfinite, len(selection.score)) == (1, 1, 2, 6)
     result = correlate(selection, ci="none")
-    assert result.kendall_tau == pytest.approx(stats.kendalltau([10, 30, 50, 60], [1, 3, 5, 2]).statistic)
-    assert result.spearman_rho == pytest.approx(stats.spearmanr([10, 30, 50, 60], [1, 3, 5, 2]).statistic)
+    kept_acc, kept = [10, 30, 40, 50, 60, 70], [1, 3, -np.inf, 5, 2, np.inf]
+    assert result.kendall_tau == pytest.approx(stats.kendalltau(kept_acc, kept).statistic, abs=1e-15)
+    assert result.spearman_rho == pytest.approx(stats.spearmanr(kept_acc, kept).statistic, abs=1e-15)
+
+
+def test_the_rule_on_stored_values_by_metric() -> None:
+    """usable_values: error rows and undeclared non-finite values drop; declared ones stay (a legal NaN as the
+    worst end); an unregistered metric keeps its infinities."""
+    from naswot_ray.ensembles.values import usable_values
+
+    values = np.array([1.0, -np.inf, np.inf, np.nan, 2.0])
+    ok = np.array([True, True, True, True, False])
+    naswot = usable_values(values, ok, "naswot")  # declares -inf only
+    np.testing.assert_array_equal(naswot.values, [1.0, -np.inf, np.nan, np.nan, np.nan])
+    assert (naswot.errors, int(naswot.illegal_inf.sum()), naswot.kept_nonfinite) == (2, 1, 1)
+    plugin = usable_values(values, ok, "not_registered_anywhere")
+    np.testing.assert_array_equal(plugin.values, [1.0, -np.inf, np.inf, np.nan, np.nan])
+    ntk = usable_values(values, ok, "ntk_cond")  # lower is better, declares nothing: every non-finite value drops
+    assert np.isnan(ntk.values[1:]).all() and ntk.values[0] == 1.0
 
 
 def test_top_ten_percent_precision() -> None:

@@ -76,13 +76,15 @@ def test_analyze_prints_scipys_tau(real_store, tmp_path: Path, capsys: pytest.Ca
     main(["analyze", "--store", str(root), "--metrics", "naswot", "--dataset", "cifar10-valid", "--protocol", "both",
           "--digits", "12", "--out", str(out)])
     printed = capsys.readouterr().out
-    finite = table[np.isfinite(table["score"])]  # protocol "all" drops the -inf scores (singular kernels)
-    assert len(finite) < len(table)
+    # protocol "all" keeps NASWOT's -inf scores (singular kernels), ranked lowest, as scipy ranks them
+    assert np.isneginf(table["score"]).sum() > 0
     tau = _printed_tau(printed, "cifar10-valid", "ori-test", "all")
-    expected = stats.kendalltau(finite["cifar10valid_oritest"], finite["score"]).statistic
+    expected = stats.kendalltau(table["cifar10valid_oritest"], table["score"]).statistic
     assert abs(tau - expected) < 1e-9
+    finite = table[np.isfinite(table["score"])]
+    assert abs(tau - stats.kendalltau(finite["cifar10valid_oritest"], finite["score"]).statistic) > 1e-4  # not dropped
     xvalid = _printed_tau(printed, "cifar10-valid", "x-valid", "all")
-    assert abs(xvalid - stats.kendalltau(finite["cifar10valid_xvalid"], finite["score"]).statistic) < 1e-9
+    assert abs(xvalid - stats.kendalltau(table["cifar10valid_xvalid"], table["score"]).statistic) < 1e-9
     # the paper protocol: acc > 15 %, scores != 0, no subsample below 1000 points, NaN dropped, -inf kept
     kept = table[(table["cifar10valid_oritest"] > 15) & (table["score"] != 0) & ~np.isnan(table["score"])]
     paper = _printed_tau(printed, "cifar10-valid", "ori-test", "paper")
@@ -90,7 +92,8 @@ def test_analyze_prints_scipys_tau(real_store, tmp_path: Path, capsys: pytest.Ca
     assert 0.54 < paper < 0.61  # NASWOT's CIFAR-10 tau is 0.574 on its own 1000-cell sample
     csv = pd.read_csv(out / "correlations.csv")
     row = csv[(csv.split == "ori-test") & (csv.protocol == "all")].iloc[0]
-    assert abs(row["kendall_tau"] - expected) < 1e-9 and row["n"] == len(finite)
+    assert abs(row["kendall_tau"] - expected) < 1e-9 and row["n"] == len(table)
+    assert row["kept_nonfinite"] == np.isneginf(table["score"]).sum()
     assert {"report.md", "report.html", "tau_all.png", "tau_paper.png", "scatter_nb201_naswot.png"} <= \
         {p.name for p in out.iterdir()}
 
@@ -116,8 +119,7 @@ def test_foundation_naswot_scores_when_given(tmp_path: Path, capsys: pytest.Capt
     scores = Store(str(root)).read("scores", "metric = 'naswot' AND status = 'ok'").to_pandas()
     accuracy = pd.read_csv(csv).set_index("index")["cifar10valid_oritest"]
     scores["acc"] = accuracy.loc[scores["arch_index"]].to_numpy()
-    finite = scores[np.isfinite(scores["value"])]
-    expected = stats.kendalltau(finite["acc"], finite["value"]).statistic
+    expected = stats.kendalltau(scores["acc"], scores["value"]).statistic  # -inf kept, ranked lowest
     assert abs(_printed_tau(printed, "cifar10-valid", "ori-test", "all") - expected) < 1e-9
     assert abs(_printed_tau(printed, "cifar10-valid", "ori-test", "paper") - 0.574) < 0.03
 

@@ -422,7 +422,10 @@ def _check_naswot_values(ctx: click.Context) -> None:
     if params.get("metrics_text"):
         parse_metric_list(params["metrics_text"])
     if params.get("metric"):
-        get_metric(params["metric"])
+        from naswot_ray.ensembles import is_ensemble, parse_spec
+
+        metric = params["metric"]  # a metric, a stored variant of one (naswot[clean]) or an ensemble
+        parse_spec(metric) if is_ensemble(metric) else get_metric(metric.partition("[")[0])
 
 
 def needs_cluster_files(argv: tuple[str, ...]) -> bool:

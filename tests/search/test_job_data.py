@@ -68,10 +68,16 @@ def test_several_score_variants_must_be_told_apart(tmp_path: Path) -> None:
     store = Store(str(tmp_path / "s"))
     fixtures.write_scores(store, [1, 2, 3], [1.0, 2.0, 3.0], seed=1)
     fixtures.write_scores(store, [1, 2, 3], [3.0, 2.0, 1.0], seed=2)
-    with pytest.raises(InputError, match=r"2 stored variants of naswot for space 'nb201': .*seed=1.*seed=2.*--score-seed"):
+    with pytest.raises(InputError, match=r"2 stored variants of naswot for space 'nb201': naswot\[seed=1\] \(3 archs\), "
+                                         r"naswot\[seed=2\] \(3 archs\); name one with --metric, e.g. --metric "
+                                         r"'naswot\[seed=1\]', or pick with --mode, --score-seed"):
         load_stored_scores(store, SPACE, ScoreSelection("naswot"))
     second = load_stored_scores(store, SPACE, ScoreSelection("naswot", seed=2))
     assert second.values[[1, 2, 3]].tolist() == [3.0, 2.0, 1.0]
+    named = load_stored_scores(store, SPACE, ScoreSelection("naswot[seed=2]"))  # the name analyze gives it
+    assert named.values[[1, 2, 3]].tolist() == [3.0, 2.0, 1.0]
+    with pytest.raises(InputError, match=r"no stored variant 'naswot\[seed=3\]' .*stored: naswot\[seed=1\], naswot\[seed=2\]"):
+        load_stored_scores(store, SPACE, ScoreSelection("naswot[seed=3]"))
     # a lower-is-better metric is negated, so searches always maximise
     fixtures.write_scores(store, [4, 5], [10.0, 20.0], metric="ntk_cond", batch_sha256="none")
     ntk = load_stored_scores(store, SPACE, ScoreSelection("ntk_cond"))

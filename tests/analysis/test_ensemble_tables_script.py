@@ -1,0 +1,55 @@
+"""scripts/ensemble_tables.py on a tiny store written directly (the 1,000-cell run is a measurement, not a test)."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from naswot_ray.spaces import get_space
+from naswot_ray.store import Store
+from tests.analysis.score_rows import accuracy_store, write_scores
+
+SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "ensemble_tables.py"
+N = 120
+
+
+def _load_script():
+    spec = importlib.util.spec_from_file_location("ensemble_tables", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return module
+
+
+def test_the_tables_script_on_two_stores(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    space = get_space("nb201")
+    rng = np.random.default_rng(5)
+    acc = rng.uniform(40, 94, N)
+    new = accuracy_store(tmp_path, {"cifar10:ori-test:200": acc, "cifar100:x-test:200": acc - 20 + rng.normal(size=N),
+                                    "ImageNet16-120:x-test:200": acc / 2 + rng.normal(size=N)}, name="new")
+    old = Store(str(tmp_path / "old"))
+    archs = [space.arch(i) for i in range(N)]
+    for name in ("az_expressivity", "az_progressivity", "az_trainability", "az_complexity", "vkdnw", "vkdnw_jacov",
+                 "flops"):
+        write_scores(new, space="nb201", indices=range(N), archs=archs, values=acc + rng.normal(scale=15, size=N),
+                     metric=name, mode="default")
+    write_scores(new, space="nb201", indices=range(N), archs=archs, values=np.round(acc / 10), metric="vkdnw_aleph",
+                 mode="default")
+    naswot = acc + rng.normal(scale=10, size=N)
+    naswot[0] = -np.inf
+    write_scores(old, space="nb201", indices=range(N), archs=archs, values=naswot)
+    out = tmp_path / "tables"
+    _load_script().main(["--store", new.root, "--store", old.root, "--out", str(out), "--top", "2", "--runs", "5"])
+    printed = capsys.readouterr().out
+    proxies = pd.read_csv(out / "proxies.csv")
+    assert {"naswot", "vkdnw_aleph", "az_trainability"} <= set(proxies.proxy) and (proxies["C10 n"] == N).all()
+    held = pd.read_csv(out / "ensembles_held_out.csv")
+    assert {"searched #1", "searched #2", "best single proxy", "vkdnw_agg", "az_nas", "vkdnw_single"} <= set(held.ensemble)
+    assert (held.n_same == N // 2).all()  # the held-out half, the same cells for every ensemble
+    rows = pd.read_csv(out / "search_rows.csv")
+    assert set(rows.N) == {10, 100} and (rows.pool == N).all() and set(rows.dataset) == {"cifar10", "cifar100",
+                                                                                             "ImageNet16-120"}
+    assert "## 2. Ensembles: chosen on 60 cells, reported on the other 60" in printed
