@@ -74,7 +74,7 @@ class _SearchCommand(click.Command):
 @click.option("--score-seed", default=None, type=SEED,
               help="Seed of the score (stored: filter by the score-all --seed; live: batch/init seed, default 1).")
 @click.option("--batch", default=None, metavar="SHA256_PREFIX", help="Stored: pick the score variant of this batch.")
-@click.option("--num-classes", default=None, type=int,
+@click.option("--num-classes", default=None, type=CLASSES,
               help="Stored: pick the score variant (and an ensemble's members) with this head size, e.g. 100 for "
                    "CIFAR-100's head.")
 @click.option("--dataset", default="cifar10", show_default=True, help="Live: mini-batch source (as score-all).")
