@@ -12,7 +12,7 @@ from naswot_ray.registry import Registry
 
 METRICS: Registry[Metric] = Registry("metric", package="naswot_ray.metrics", modules=(
     "naswot", "params", "epsilon", "ntk_cond", "linear_regions", "synflow", "grad_norm", "snip", "grasp", "fisher",
-    "jacob_cov", "flops"))
+    "jacob_cov", "flops", "az_nas"))
 register_metric = METRICS.register
 
 
