@@ -23,6 +23,7 @@ from naswot_ray.engine.deadline import ArchTimeout, deadline
 from naswot_ray.engine.job import ScoreJob, device_class, memory_format_for
 from naswot_ray.engine.seeds import arch_seed
 from naswot_ray.metrics.base import ForwardObserver, MetricRequest, ScoringContext
+from naswot_ray.metrics.shared import SHARED_KEY, SharedPasses
 from naswot_ray.spaces.base import SearchSpace
 from naswot_ray.store.schema import ScoreIdentity
 
@@ -132,6 +133,8 @@ class ArchScorer:
             rows.extend(self._shared_forward(index, arch, model, sharing, needs.view(self.batch, seed=seed),
                                              build_seconds))
         rest = [r for r in self.requests if r not in observers]
+        # one memo per architecture: metrics whose definitions agree share passes through it
+        shared = SharedPasses((r.name, r.options_dict) for r in self.requests)
         groups: dict[tuple, list[MetricRequest]] = {}
         for request in rest:
             if request.metric.group:
@@ -143,16 +146,18 @@ class ArchScorer:
             members = groups.get((request.metric.group, request.mode, request.options), [request]) \
                 if request.metric.group else [request]
             done.update(members)
-            rows.extend(self._score_members(index, arch, seed, model, build, members, build_seconds))
+            rows.extend(self._score_members(index, arch, seed, model, build, members, build_seconds, shared))
         return rows
 
-    def _context(self, index: int, arch: str, build: Callable[[], nn.Module], request: MetricRequest) -> ScoringContext:
+    def _context(self, index: int, arch: str, build: Callable[[], nn.Module], request: MetricRequest,
+                 shared: SharedPasses | None = None) -> ScoringContext:
         return ScoringContext(space=self.space, arch=arch, arch_index=index, num_classes=self.num_classes,
                               device=self.device, bn_mode=self.job.bn_mode, rebuild=build,
-                              options=request.options_dict)
+                              options=request.options_dict, extras={SHARED_KEY: shared} if shared else {})
 
     def _score_members(self, index: int, arch: str, seed: int, model: nn.Module | None,
-                       build: Callable[[], nn.Module], members: list[MetricRequest], build_seconds: float) -> list[dict]:
+                       build: Callable[[], nn.Module], members: list[MetricRequest], build_seconds: float,
+                       shared: SharedPasses | None = None) -> list[dict]:
         """One metric, or one pass for every requested member of a group."""
         lead = members[0]
         metric = lead.metric
@@ -161,7 +166,7 @@ class ArchScorer:
             target = build() if metric.mutates_model else model
             view = lead.batch_needs.view(self.batch, seed=seed)
             torch.manual_seed(seed)
-            ctx = self._context(index, arch, build, lead)
+            ctx = self._context(index, arch, build, lead, shared)
             if metric.group:
                 values = metric.score_group(target, view, seed=seed, mode=lead.mode, ctx=ctx)  # type: ignore[arg-type]
             else:
