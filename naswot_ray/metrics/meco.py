@@ -30,6 +30,7 @@ from naswot_ray.metrics import register_metric
 from naswot_ray.metrics.base import BatchNeeds, Metric, MetricNeeds, ScoringContext
 from naswot_ray.metrics.netutil import derived_generator
 from naswot_ray.metrics.proxyutil import KEY_CHANNELS
+from naswot_ray.options import Option
 
 OPT_CHANNELS = 8
 
@@ -79,10 +80,13 @@ class MeCo(Metric):
     higher_is_better = True
     needs = MetricNeeds(data=True, labels=False, grad=False)
     modes = ("reference", "opt")
+    options = (Option("images", int, 1, "images forwarded (the reference: 1; only the first one's outputs are "
+                      "read, more only change the train-mode BN statistics, e.g. to run 1x1 feature maps)",
+                      check=lambda v: None if int(v) >= 1 else "must be at least 1"),)
     mutates_model = True
 
     def batch_needs(self, mode: str, options) -> BatchNeeds:
-        return BatchNeeds("run", size=1)
+        return BatchNeeds("run", size=int(options["images"]))
 
     def score(self, model: nn.Module, batch: Batch, *, seed: int, mode: str, ctx: ScoringContext) -> float:
         outputs: list[torch.Tensor] = []
@@ -96,7 +100,7 @@ class MeCo(Metric):
         model.train()
         try:
             with torch.no_grad():
-                model(batch.x[:1])
+                model(batch.x[:int(ctx.options.get("images", 1))])
         finally:
             for handle in handles:
                 handle.remove()
