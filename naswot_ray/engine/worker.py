@@ -56,7 +56,9 @@ class ArchScorer:
         if self.channels_last:
             self.batch.x = self.batch.x.contiguous(memory_format=torch.channels_last)
         self.num_classes = job.head_classes
-        self.builds_network = any(r.metric.needs.network for r in self.requests)
+        # the shared network is built only for metrics that use it as built; metrics that re-initialise or
+        # otherwise change it build their own copy (an unused up-front build would be wasted work)
+        self.builds_network = any(r.metric.needs.network and not r.metric.mutates_model for r in self.requests)
 
     # -- public ------------------------------------------------------------------------------
     def score_indices(self, indices: list[int]) -> list[dict]:
@@ -164,6 +166,12 @@ class ArchScorer:
         t0 = time.perf_counter()
         try:
             target = build() if metric.mutates_model else model
+        except Exception as exc:
+            if is_out_of_memory(exc):
+                raise
+            return [self._row(index, arch, r, None, f"build failed: {_one_line(exc)}", time.perf_counter() - t0)
+                    for r in members]
+        try:
             view = lead.batch_needs.view(self.batch, seed=seed)
             torch.manual_seed(seed)
             ctx = self._context(index, arch, build, lead, shared)
