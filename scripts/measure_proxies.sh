@@ -20,14 +20,19 @@ score() {  # score NAME ARGS...: one score-all run over the 1,000 cells
     echo "== $name done: $(date -Is)" | tee -a "$LOGS/$name.log"
 }
 
-# VKDNW with 100/120-class heads costs ~10x its 10-class run: a seeded 250-cell subset of the 1,000
+# VKDNW with 100/120-class heads costs ~10x its 10-class run: a seeded 250-cell subset of the 1,000, drawn
+# from those in VKDNW's 9,445-cell set (no dead branches), where its published rows are defined
 subset250() {
     .venv/bin/python -c "
 import numpy as np
 from naswot_ray.engine.job import ScoreJob
 from naswot_ray.data import BatchSpec
+from naswot_ray.spaces import get_space
+from naswot_ray.spaces.nb201.cell import is_dead_branch_free, parse_cell
+space = get_space('nb201')
 cells = ScoreJob(space='nb201', metrics=['params'], batch=BatchSpec('random'), store='x', limit=1000, seed=1).requested_indices()
-print(','.join(str(i) for i in sorted(np.random.default_rng(250).choice(cells, 250, replace=False).tolist())))"
+valid = [i for i in cells if is_dead_branch_free(parse_cell(space.arch(i)))]
+print(','.join(str(i) for i in sorted(np.random.default_rng(250).choice(valid, 250, replace=False).tolist())))"
 }
 
 for step in "$@"; do
