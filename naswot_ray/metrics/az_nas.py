@@ -140,6 +140,7 @@ class AZComponent(Metric):
 
     group = GROUP
     higher_is_better = True
+    version = 1
     needs = MetricNeeds(data=True, labels=False, grad=True)
     modes = MODES
     options = (BATCH_OPTION,)

@@ -58,6 +58,7 @@ class EpeNas(Metric):
     description = ("EPE-NAS (NASLib): per-class correlation of input Jacobians, sum_c |sum ln(|corr|+1e-5)|; "
                    "1 labelled batch of 64, forward + input backward")
     higher_is_better = True
+    version = 1
     needs = MetricNeeds(data=True, labels=True, grad=True)
     options = (Option("batch_size", int, 64, "labelled images (the first of the run batch)",
                       check=lambda v: None if int(v) >= 2 else "needs at least 2 images"),)

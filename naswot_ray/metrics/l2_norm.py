@@ -21,6 +21,8 @@ class L2Norm(Metric):
     name = "l2_norm"
     description = "NASLib l2_norm: sum of Frobenius norms of conv/linear weights at initialisation; no data"
     higher_is_better = True
+    version = 1
+    legal_nonfinite: frozenset[str] = frozenset()
     needs = MetricNeeds(data=False, labels=False, grad=False)
 
     def score(self, model: nn.Module, batch: Batch | None, *, seed: int, mode: str, ctx: ScoringContext) -> float:

@@ -78,6 +78,8 @@ class MeCo(Metric):
     description = ("MeCo (NeurIPS 2023): sum over every module output of the min eigenvalue of the channel "
                    "correlation of one image; default init, 1 forward, no labels")
     higher_is_better = True
+    version = 1
+    legal_nonfinite: frozenset[str] = frozenset()
     needs = MetricNeeds(data=True, labels=False, grad=False)
     modes = ("reference", "opt")
     options = (Option("images", int, 1, "images forwarded (the reference: 1; only the first one's outputs are "

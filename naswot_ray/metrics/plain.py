@@ -27,6 +27,8 @@ class Plain(Metric):
     description = ("NASLib plain: sum of dL/dW * W over conv/linear weights (signed SNIP); 1 labelled batch of 64, "
                    "forward + backward")
     higher_is_better = True
+    version = 1
+    legal_nonfinite: frozenset[str] = frozenset()
     needs = MetricNeeds(data=True, labels=True, grad=True)
     options = (Option("batch_size", int, 64, "labelled images (the first of the run batch)",
                       check=lambda v: None if int(v) >= 1 else "must be at least 1"),)

@@ -94,6 +94,8 @@ class Swap(Metric):
     description = ("SWAP (ICLR 2024): distinct sample-wise ReLU patterns over 16 real images, mean of 32 N(0,1) "
                    "re-inits; 32 forwards at B=16, no labels")
     higher_is_better = True
+    version = 1
+    legal_nonfinite: frozenset[str] = frozenset()
     needs = MetricNeeds(data=True, labels=False, grad=False)
     options = SWAP_OPTIONS
     mutates_model = True

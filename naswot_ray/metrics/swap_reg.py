@@ -34,6 +34,8 @@ class SwapReg(Metric):
     description = ("regularised SWAP (ICLR 2024): SWAP * exp(-(params/1e3 - mu)^2 / sigma); mu, sigma options "
                    "(NB201 values unverified); shares swap's forwards")
     higher_is_better = True
+    version = 1
+    legal_nonfinite: frozenset[str] = frozenset()
     needs = MetricNeeds(data=True, labels=False, grad=False)
     options = SWAP_OPTIONS + (
         Option("mu", float, 1500.0, "preferred size, thousands of parameters (paper's NB201 value unverified)"),

@@ -298,6 +298,8 @@ class Vkdnw(Metric):
                    "element of the first 128 parameter tensors; Kaiming fan-in, eval mode, Gaussian B=64; "
                    "min(K, d) backward passes")
     higher_is_better = True
+    version = 1
+    legal_nonfinite: frozenset[str] = frozenset()
     needs = MetricNeeds(data=True, labels=False, grad=True)
     modes = MODES
     options = (Option("batch_size", int, 64, "Gaussian images", check=lambda v: None if int(v) >= 1 else "must be at least 1"),

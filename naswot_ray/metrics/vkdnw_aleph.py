@@ -20,6 +20,8 @@ class VkdnwAleph(Metric):
     name = "vkdnw_aleph"
     description = "VKDNW's aleph (CVPR 2025): number of parameter tensors, len(named_parameters()); no data"
     higher_is_better = True
+    version = 1
+    legal_nonfinite: frozenset[str] = frozenset()
     needs = MetricNeeds(data=False, labels=False, grad=False)
     device_independent = True
 

@@ -29,6 +29,7 @@ class VkdnwJacov(Metric):
     description = ("jacob_cov on VKDNW's protocol: Kaiming fan-in init, train mode, 64 real images; "
                    "1 forward + 1 backward to the input")
     higher_is_better = True
+    version = 1
     needs = MetricNeeds(data=True, labels=False, grad=True)
     options = (Option("batch_size", int, 64, "real images (the first of the run batch)",
                       check=lambda v: None if int(v) >= 2 else "needs at least 2 images"),)

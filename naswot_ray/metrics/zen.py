@@ -73,6 +73,7 @@ class Zen(Metric):
     description = ("Zen-NAS (ICCV 2021): ln mean|F(x)-F(x+0.01e)| + sum_BN ln sqrt(mean running_var), F pre-GAP; "
                    "N(0,1) init, Gaussian B=64, 2 forwards, no labels")
     higher_is_better = True
+    version = 1
     needs = MetricNeeds(data=True, labels=False, grad=False)
     options = (Option("batch_size", int, 64, "Gaussian images per repeat",
                       check=lambda v: None if int(v) >= 2 else "needs at least 2 images"),

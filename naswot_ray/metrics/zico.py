@@ -57,6 +57,8 @@ class ZiCo(Metric):
     description = ("ZiCo (ICLR 2023): sum_l ln sum_theta mean|g|/std(g) of cross-entropy weight gradients over 2 "
                    "labelled batches of 64; default init, train mode, 2 x (forward + backward)")
     higher_is_better = True
+    version = 1
+    legal_nonfinite: frozenset[str] = frozenset()
     needs = MetricNeeds(data=True, labels=True, grad=True)
     modes = ("reference", "clean")
     options = (Option("batch_size", int, 64, "labelled images per batch", check=_at_least(1)),
