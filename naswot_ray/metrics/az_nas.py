@@ -36,7 +36,7 @@ from naswot_ray.metrics import register_metric
 from naswot_ray.metrics.base import BatchNeeds, Metric, MetricNeeds, ScoringContext
 from naswot_ray.metrics.flops import count_flops
 from naswot_ray.metrics.netutil import derived_generator
-from naswot_ray.metrics.proxyutil import (KEY_RADEMACHER, capture_outputs, kaiming_fan_in, network_parts,
+from naswot_ray.metrics.proxyutil import (KEY_RADEMACHER, at_least, capture_outputs, kaiming_fan_in, network_parts,
                                           rademacher_like)
 from naswot_ray.options import Option
 
@@ -46,11 +46,7 @@ EPS_ENTROPY = 1e-8
 EPS_SIGMA = 1e-6
 
 
-def _positive(value: object) -> str | None:
-    return None if int(value) >= 2 else "needs at least 2 images"
-
-
-BATCH_OPTION = Option("batch_size", int, 64, "Gaussian images per architecture (AZ-NAS: 64)", check=_positive)
+BATCH_OPTION = Option("batch_size", int, 64, "Gaussian images per architecture (AZ-NAS: 64)", check=at_least(2, "images"))
 
 
 def spectral_entropy(feature: torch.Tensor, *, clean: bool = False) -> torch.Tensor:

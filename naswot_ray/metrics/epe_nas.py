@@ -21,7 +21,7 @@ from naswot_ray.data.base import Batch
 from naswot_ray.metrics import register_metric
 from naswot_ray.metrics.base import BatchNeeds, Metric, MetricNeeds, ScoringContext
 from naswot_ray.metrics.labelled_pass import JACOBIAN, labelled_pass
-from naswot_ray.metrics.proxyutil import needs_labels
+from naswot_ray.metrics.proxyutil import at_least, needs_labels
 from naswot_ray.metrics.shared import shared_passes
 from naswot_ray.options import Option
 
@@ -61,7 +61,7 @@ class EpeNas(Metric):
     version = 1
     needs = MetricNeeds(data=True, labels=True, grad=True)
     options = (Option("batch_size", int, 64, "labelled images (the first of the run batch)",
-                      check=lambda v: None if int(v) >= 2 else "needs at least 2 images"),)
+                      check=at_least(2, "images")),)
     legal_nonfinite = frozenset({"-inf"})
     mutates_model = True
 

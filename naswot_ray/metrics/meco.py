@@ -29,7 +29,7 @@ from naswot_ray.data.base import Batch
 from naswot_ray.metrics import register_metric
 from naswot_ray.metrics.base import BatchNeeds, Metric, MetricNeeds, ScoringContext
 from naswot_ray.metrics.netutil import derived_generator
-from naswot_ray.metrics.proxyutil import KEY_CHANNELS
+from naswot_ray.metrics.proxyutil import KEY_CHANNELS, at_least
 from naswot_ray.options import Option
 
 OPT_CHANNELS = 8
@@ -84,7 +84,7 @@ class MeCo(Metric):
     modes = ("reference", "opt")
     options = (Option("images", int, 1, "images forwarded (the reference: 1; only the first one's outputs are "
                       "read, more only change the train-mode BN statistics, e.g. to run 1x1 feature maps)",
-                      check=lambda v: None if int(v) >= 1 else "must be at least 1"),)
+                      check=at_least(1)),)
     mutates_model = True
 
     def batch_needs(self, mode: str, options) -> BatchNeeds:

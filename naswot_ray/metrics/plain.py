@@ -17,6 +17,7 @@ from naswot_ray.metrics import register_metric
 from naswot_ray.metrics.base import BatchNeeds, Metric, MetricNeeds, ScoringContext
 from naswot_ray.metrics.labelled_pass import GRADS, labelled_pass
 from naswot_ray.metrics.netutil import weight_layers
+from naswot_ray.metrics.proxyutil import at_least
 from naswot_ray.metrics.shared import shared_passes
 from naswot_ray.options import Option
 
@@ -31,7 +32,7 @@ class Plain(Metric):
     legal_nonfinite: frozenset[str] = frozenset()
     needs = MetricNeeds(data=True, labels=True, grad=True)
     options = (Option("batch_size", int, 64, "labelled images (the first of the run batch)",
-                      check=lambda v: None if int(v) >= 1 else "must be at least 1"),)
+                      check=at_least(1)),)
     mutates_model = True
 
     def batch_needs(self, mode: str, options) -> BatchNeeds:

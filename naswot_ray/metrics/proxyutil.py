@@ -27,6 +27,13 @@ KEY_CHANNELS = 104
 KEY_ZEN_INPUT = 105
 
 
+def at_least(n: int, what: str = "") -> Callable[[object], str | None]:
+    """An option check: the value must be >= ``n`` (one line naming the bound otherwise)."""
+    def check(value: object) -> str | None:
+        return None if int(value) >= n else f"must be at least {n}{' ' + what if what else ''}"
+    return check
+
+
 def network_parts(ctx: ScoringContext | None, model: nn.Module) -> NetworkParts:
     """The parts the space declares for ``model``, or the generic fallback for outside models."""
     space = getattr(ctx, "space", None)
@@ -107,5 +114,5 @@ def logits_of(model: nn.Module, x: torch.Tensor, metric: str) -> torch.Tensor:
     return out
 
 
-__all__ = ["network_parts", "reset_batchnorm", "kaiming_fan_in", "standard_normal", "rademacher_like",
+__all__ = ["at_least", "network_parts", "reset_batchnorm", "kaiming_fan_in", "standard_normal", "rademacher_like",
            "capture_outputs", "needs_labels", "logits_of"]

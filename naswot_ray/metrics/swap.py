@@ -23,7 +23,7 @@ from naswot_ray.data.base import Batch
 from naswot_ray.metrics import register_metric
 from naswot_ray.metrics.base import BatchNeeds, Metric, MetricNeeds, ScoringContext
 from naswot_ray.metrics.netutil import derived_generator
-from naswot_ray.metrics.proxyutil import KEY_NORMAL, network_parts, standard_normal
+from naswot_ray.metrics.proxyutil import KEY_NORMAL, at_least, network_parts, standard_normal
 from naswot_ray.metrics.shared import shared_passes
 from naswot_ray.options import Option
 
@@ -36,7 +36,7 @@ def _images(value: object) -> str | None:
 
 SWAP_OPTIONS = (Option("images", int, 16, "real images (the first of the run batch)", check=_images),
                 Option("repeats", int, 32, "re-initialisations averaged",
-                       check=lambda v: None if int(v) >= 1 else "must be at least 1"))
+                       check=at_least(1)))
 
 
 def pattern_codes(activation: torch.Tensor) -> torch.Tensor:

@@ -40,7 +40,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from naswot_ray.data.base import Batch
 from naswot_ray.metrics import register_metric
 from naswot_ray.metrics.base import BatchNeeds, Metric, MetricNeeds, ScoringContext
-from naswot_ray.metrics.proxyutil import kaiming_fan_in
+from naswot_ray.metrics.proxyutil import at_least, kaiming_fan_in
 from naswot_ray.options import Option
 
 #: the official code's smoothing constant is a float16 scalar: 0.05 rounds to 0.0499878
@@ -302,9 +302,9 @@ class Vkdnw(Metric):
     legal_nonfinite: frozenset[str] = frozenset()
     needs = MetricNeeds(data=True, labels=False, grad=True)
     modes = MODES
-    options = (Option("batch_size", int, 64, "Gaussian images", check=lambda v: None if int(v) >= 1 else "must be at least 1"),
+    options = (Option("batch_size", int, 64, "Gaussian images", check=at_least(1)),
                Option("tensors", int, 128, "parameter tensors sampled (first element of each; params_grad_len)",
-                      check=lambda v: None if int(v) >= 1 else "must be at least 1"))
+                      check=at_least(1)))
     mutates_model = True
 
     def batch_needs(self, mode: str, options) -> BatchNeeds:

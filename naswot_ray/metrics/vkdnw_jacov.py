@@ -19,7 +19,7 @@ from naswot_ray.data.base import Batch
 from naswot_ray.metrics import register_metric
 from naswot_ray.metrics.base import BatchNeeds, Metric, MetricNeeds, ScoringContext
 from naswot_ray.metrics.jacob_cov import jacob_cov_from_jacobian
-from naswot_ray.metrics.proxyutil import kaiming_fan_in, logits_of
+from naswot_ray.metrics.proxyutil import at_least, kaiming_fan_in, logits_of
 from naswot_ray.options import Option
 
 
@@ -32,7 +32,7 @@ class VkdnwJacov(Metric):
     version = 1
     needs = MetricNeeds(data=True, labels=False, grad=True)
     options = (Option("batch_size", int, 64, "real images (the first of the run batch)",
-                      check=lambda v: None if int(v) >= 2 else "needs at least 2 images"),)
+                      check=at_least(2, "images")),)
     legal_nonfinite = frozenset({"-inf"})
     mutates_model = True
 

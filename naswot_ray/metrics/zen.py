@@ -23,7 +23,7 @@ from naswot_ray.data.base import Batch
 from naswot_ray.metrics import register_metric
 from naswot_ray.metrics.base import BatchNeeds, Metric, MetricNeeds, ScoringContext
 from naswot_ray.metrics.netutil import derived_generator
-from naswot_ray.metrics.proxyutil import KEY_NORMAL, KEY_ZEN_INPUT, network_parts, standard_normal
+from naswot_ray.metrics.proxyutil import KEY_NORMAL, KEY_ZEN_INPUT, at_least, network_parts, standard_normal
 from naswot_ray.options import Option
 from naswot_ray.spaces.parts import NetworkParts
 
@@ -76,9 +76,9 @@ class Zen(Metric):
     version = 1
     needs = MetricNeeds(data=True, labels=False, grad=False)
     options = (Option("batch_size", int, 64, "Gaussian images per repeat",
-                      check=lambda v: None if int(v) >= 2 else "needs at least 2 images"),
+                      check=at_least(2, "images")),
                Option("repeats", int, 1, "repeats averaged (each re-draws weights and images)",
-                      check=lambda v: None if int(v) >= 1 else "must be at least 1"),
+                      check=at_least(1)),
                Option("mixup_gamma", float, 0.01, "perturbation scale of the second input"))
     legal_nonfinite = frozenset({"-inf"})
     mutates_model = True

@@ -26,12 +26,9 @@ from naswot_ray.data.base import Batch
 from naswot_ray.metrics import register_metric
 from naswot_ray.metrics.base import BatchNeeds, Metric, MetricNeeds, ScoringContext
 from naswot_ray.metrics.labelled_pass import GRADS, labelled_pass
+from naswot_ray.metrics.proxyutil import at_least
 from naswot_ray.metrics.shared import shared_passes
 from naswot_ray.options import Option
-
-
-def _at_least(n: int):
-    return lambda value: None if int(value) >= n else f"must be at least {n}"
 
 
 def zico_from_grads(per_batch: list[list[torch.Tensor | None]], *, clean: bool = False) -> float:
@@ -61,9 +58,9 @@ class ZiCo(Metric):
     legal_nonfinite: frozenset[str] = frozenset()
     needs = MetricNeeds(data=True, labels=True, grad=True)
     modes = ("reference", "clean")
-    options = (Option("batch_size", int, 64, "labelled images per batch", check=_at_least(1)),
+    options = (Option("batch_size", int, 64, "labelled images per batch", check=at_least(1)),
                Option("batches", int, 2, "number of batches (the first batches*batch_size images)",
-                      check=_at_least(2)))
+                      check=at_least(2)))
     mutates_model = True
 
     def batch_needs(self, mode: str, options) -> BatchNeeds:

@@ -17,7 +17,7 @@ from tests.cliutil import run_inprocess
     (["--metrics", "swap", "--metric-option", "swap.images=64"], "must be between 1 and 63"),
     (["--metrics", "zico", "--metric-option", "zico.batches=1"], "must be at least 2"),
     (["--metrics", "az_nas", "--metric-option", "az_nas.batch_size=1"], "bad value '1' for option 'batch_size' of "
-                                                                        "metric 'az_expressivity'; needs at least 2"),
+                                                                        "metric 'az_expressivity'; must be at least 2 images"),
     (["--metrics", "zico", "--metric-option", "az_nas.batch_size=8"], "--metric-option names metric 'az_complexity', "
                                                                       "which is not requested"),
 ])
