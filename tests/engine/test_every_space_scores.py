@@ -16,6 +16,11 @@ builds in full; the networks end in global average pooling, so only the cost cha
 
 nb101 is its V <= 5 part here (tests/conftest.py sets NASWOT_RAY_NB101_MAX_VERTICES), which the rows'
 ``space_options`` records as ``max_vertices=5``.
+
+The 2021-2025 proxies of issue 13 (AZ-NAS's four components, ZiCo, plain, epe_nas, l2_norm, MeCo, SWAP,
+SWAP-reg, Zen, VKDNW, its aleph and jacov) run on every space too, in the same module's Ray: the two
+smallest of six seeded architectures per space, a 10-class head, 8 px images and batches of 2-4 (their
+full protocols run on NB201 only, in ``scripts/measure_proxies.sh``); every row must be ``ok``.
 """
 
 from __future__ import annotations
