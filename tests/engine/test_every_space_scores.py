@@ -19,7 +19,7 @@ nb101 is its V <= 5 part here (tests/conftest.py sets NASWOT_RAY_NB101_MAX_VERTI
 
 The 2021-2025 proxies of issue 13 (AZ-NAS's four components, ZiCo, plain, epe_nas, l2_norm, MeCo, SWAP,
 SWAP-reg, Zen, VKDNW, its aleph and jacov) run on every space too, in the same module's Ray: the two
-smallest of six seeded architectures per space, a 10-class head, 8 px images and batches of 2-4 (their
+smallest of four seeded architectures per space, a 10-class head, 8 px images and batches of 2-4 (their
 full protocols run on NB201 only, in ``scripts/measure_proxies.sh``); every row must be ``ok``.
 """
 
@@ -107,7 +107,7 @@ PROXY_OPTIONS = {
     "meco": {"images": 2},  # ImageNet-size networks reach 1x1 maps at 8 px: train-mode BN needs 2 values
 }
 PROXY_SIDE = 8
-PROXY_CANDIDATES = 6
+PROXY_CANDIDATES = 4
 
 
 def small_indices(space: SearchSpace, count: int = 2) -> list[int]:
@@ -129,7 +129,7 @@ def test_every_new_proxy_scores_two_architectures(local_ray, tmp_path, name: str
     indices = small_indices(space)
     metrics = parse_metric_list(",".join(PROXIES))
     job = ScoreJob(space=name, metrics=metrics, batch=BatchSpec("random", batch_size=4, seed=1, image_size=PROXY_SIDE),
-                   store=str(tmp_path / "store"), indices=indices, num_classes=10, num_workers=1, progress=False,
+                   store=str(tmp_path / "store"), indices=indices, num_classes=10, num_workers=2, progress=False,
                    dashboard=False, metric_options=PROXY_OPTIONS)
     job.validate()
     run_score_all(job)
