@@ -12,7 +12,8 @@ constructed (default init), train mode, one forward, no labels, no backward. Hig
 
 The official code takes the smallest real part from a general eigensolver (``torch.linalg.eig``); P is
 symmetric, so the symmetric solver used here (``eigvalsh``, float32) gives the same eigenvalues to
-float32 round-off (about 1e-7 of ||P||) at a quarter to a fifth of the cost, which dominates MeCo.
+float32 round-off (about 1e-7 of ||P||) at a quarter to a fifth of the cost, which dominates MeCo;
+where LAPACK's symmetric solver fails to converge (degenerate matrices), the general one is used.
 
 Modes: ``reference`` (the official computation, as above) and ``opt`` (MeCo_opt: 8
 channels drawn without replacement from the architecture's seed, lambda_min of their 8 x 8
@@ -58,7 +59,10 @@ def min_eigenvalue_of_correlation(rows: torch.Tensor) -> float:
     if corr.dim() == 0:
         corr = corr.reshape(1, 1)
     corr = torch.nan_to_num(corr, nan=0.0, posinf=0.0, neginf=0.0)
-    return float(torch.linalg.eigvalsh(corr).min())
+    try:
+        return float(torch.linalg.eigvalsh(corr).min())
+    except torch.linalg.LinAlgError:  # LAPACK's symmetric solver can fail on degenerate matrices
+        return float(torch.linalg.eigvals(corr.cpu()).real.min())
 
 
 def meco_sum(outputs: list[torch.Tensor], *, opt: bool, generator: torch.Generator) -> float:

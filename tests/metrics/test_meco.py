@@ -49,3 +49,11 @@ def test_all_none_network_is_near_the_minimum() -> None:
     none = get_metric("meco").score(space.build(ALL_NONE, 10), batch, seed=0, mode="reference", ctx=make_ctx(None))
     conv = space.build("|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|", 10)
     assert 0.0 <= none < get_metric("meco").score(conv, batch, seed=0, mode="reference", ctx=make_ctx(None))
+
+
+def test_the_general_solver_takes_over_when_the_symmetric_one_fails(monkeypatch) -> None:
+    def fail(_matrix):
+        raise torch.linalg.LinAlgError("linalg.eigh: The algorithm failed to converge")
+
+    monkeypatch.setattr(torch.linalg, "eigvalsh", fail)
+    assert min_eigenvalue_of_correlation(torch.tensor([[1.0, 2.0, 3.0], [1.0, 3.0, 2.0]])) == pytest.approx(0.5, abs=1e-6)
