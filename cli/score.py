@@ -11,7 +11,7 @@ from naswot_ray.cli.types import (BATCH_SIZE, CLASSES, COUNT, GPUS, INPUT_DIR, I
                                   WORKERS, Choice)
 from naswot_ray.errors import InputError
 from naswot_ray.engine.job import BN_MODES, ScoreJob, parse_index_list
-from naswot_ray.metrics import parse_metric_list
+from naswot_ray.metrics import metric_groups, parse_metric_list
 from naswot_ray.options import parse_assignments
 from naswot_ray.spaces import SearchSpace, get_space, space_names
 from naswot_ray.store import DEFAULT_STORE
@@ -146,11 +146,17 @@ def space_options_from(space: SearchSpace, items: tuple[str, ...] | list[str], a
 
 
 def metric_options_from(items: tuple[str, ...] | list[str]) -> dict[str, dict]:
-    """``--metric-option METRIC.KEY=VALUE`` items as {metric: {key: raw value}} (checked by the job)."""
+    """``--metric-option METRIC.KEY=VALUE`` items as {metric: {key: raw value}} (checked by the job).
+
+    A group name (``az_nas.batch_size=8``) sets the option on every member, which keeps the members
+    on one shared pass (members with different options cannot share it).
+    """
+    groups = metric_groups()
     out: dict[str, dict] = {}
     for target, value in parse_assignments(items, flag="--metric-option"):
         metric, dot, key = target.partition(".")
         if not dot or not metric or not key:
             raise InputError(f"malformed --metric-option {target + '=' + value!r}; expected METRIC.KEY=VALUE, e.g. swap.repeats=8")
-        out.setdefault(metric, {})[key] = value
+        for member in groups.get(metric, [metric]):
+            out.setdefault(member, {})[key] = value
     return out

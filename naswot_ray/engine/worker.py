@@ -24,6 +24,7 @@ from naswot_ray.engine.deadline import ArchTimeout, deadline
 from naswot_ray.engine.job import ScoreJob, device_class, memory_format_for
 from naswot_ray.engine.seeds import arch_seed, seed_torch
 from naswot_ray.metrics.base import ForwardObserver, MetricRequest, ScoringContext
+from naswot_ray.metrics.shared import SHARED_KEY, SharedPasses
 from naswot_ray.spaces.base import SearchSpace
 from naswot_ray.store.schema import IDENTITY_FIELDS, ScoreIdentity
 
@@ -81,7 +82,9 @@ class ArchScorer:
         if self.channels_last:
             self.batch.x = self.batch.x.contiguous(memory_format=torch.channels_last)
         self.num_classes = job.head_classes
-        self.builds_network = any(r.metric.needs.network for r in self.requests)
+        # the shared network is built only for metrics that use it as built; metrics that re-initialise or
+        # otherwise change it build their own copy (an unused up-front build would be wasted work)
+        self.builds_network = any(r.metric.needs.network and not r.metric.mutates_model for r in self.requests)
         self._templates: dict[MetricRequest, RowTemplate] = {}
         for request in self.requests:
             request.metric.setup(self.device, self.worker, request.options_dict)
@@ -174,6 +177,8 @@ class ArchScorer:
             rows.extend(self._shared_forward(index, arch, model, sharing, needs.view(self.batch, seed=seed),
                                              build_seconds))
         rest = [r for r in self.requests if r not in observers]
+        # one memo per architecture: metrics whose definitions agree share passes through it
+        shared = SharedPasses((r.name, r.options_dict) for r in self.requests)
         groups: dict[tuple, list[MetricRequest]] = {}
         for request in rest:
             if request.metric.group:
@@ -185,25 +190,34 @@ class ArchScorer:
             members = groups.get((request.metric.group, request.mode, request.options), [request]) \
                 if request.metric.group else [request]
             done.update(members)
-            rows.extend(self._score_members(index, arch, seed, model, build, members, build_seconds))
+            rows.extend(self._score_members(index, arch, seed, model, build, members, build_seconds, shared))
         return rows
 
-    def _context(self, index: int, arch: str, build: Callable[[], nn.Module], request: MetricRequest) -> ScoringContext:
+    def _context(self, index: int, arch: str, build: Callable[[], nn.Module], request: MetricRequest,
+                 shared: SharedPasses | None = None) -> ScoringContext:
         return ScoringContext(space=self.space, arch=arch, arch_index=index, num_classes=self.num_classes,
                               device=self.device, bn_mode=self.job.bn_mode, rebuild=build,
-                              options=request.options_dict, extras={"worker": self.worker})
+                              options=request.options_dict,
+                              extras={"worker": self.worker, **({SHARED_KEY: shared} if shared else {})})
 
     def _score_members(self, index: int, arch: str, seed: int, model: nn.Module | None,
-                       build: Callable[[], nn.Module], members: list[MetricRequest], build_seconds: float) -> list[dict]:
+                       build: Callable[[], nn.Module], members: list[MetricRequest], build_seconds: float,
+                       shared: SharedPasses | None = None) -> list[dict]:
         """One metric, or one pass for every requested member of a group."""
         lead = members[0]
         metric = lead.metric
         t0 = time.perf_counter()
         try:
             target = build() if metric.mutates_model else model
+        except Exception as exc:
+            if is_out_of_memory(exc):
+                raise
+            return [self._row(index, arch, r, None, f"build failed: {_one_line(exc)}", time.perf_counter() - t0)
+                    for r in members]
+        try:
             view = lead.batch_needs.view(self.batch, seed=seed)
             seed_torch(seed, self.device)
-            ctx = self._context(index, arch, build, lead)
+            ctx = self._context(index, arch, build, lead, shared)
             if metric.group:
                 values = metric.score_group(target, view, seed=seed, mode=lead.mode, ctx=ctx)  # type: ignore[arg-type]
             else:

@@ -12,7 +12,8 @@ from naswot_ray.registry import Registry
 
 METRICS: Registry[Metric] = Registry("metric", package="naswot_ray.metrics", modules=(
     "naswot", "params", "epsilon", "ntk_cond", "linear_regions", "synflow", "grad_norm", "snip", "grasp", "fisher",
-    "jacob_cov", "flops"))
+    "jacob_cov", "flops", "az_nas", "zico", "plain", "epe_nas", "l2_norm", "meco", "swap", "swap_reg", "zen", "vkdnw",
+    "vkdnw_aleph", "vkdnw_jacov"))
 register_metric = METRICS.register
 
 

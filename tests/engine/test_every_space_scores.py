@@ -16,6 +16,11 @@ builds in full; the networks end in global average pooling, so only the cost cha
 
 nb101 is its V <= 5 part here (tests/conftest.py sets NASWOT_RAY_NB101_MAX_VERTICES), which the rows'
 ``space_options`` records as ``max_vertices=5``.
+
+The 2021-2025 proxies of issue 13 (AZ-NAS's four components, ZiCo, plain, epe_nas, l2_norm, MeCo, SWAP,
+SWAP-reg, Zen, VKDNW, its aleph and jacov) run on every space too, in the same module's Ray: the two
+smallest of four seeded architectures per space, a 10-class head, 8 px images and batches of 2-4 (their
+full protocols run on NB201 only, in ``scripts/measure_proxies.sh``); every row must be ``ok``.
 """
 
 from __future__ import annotations
@@ -85,3 +90,51 @@ def test_score_all_limit_20(local_ray, tmp_path, name: str) -> None:
             assert not math.isnan(row["value"])
     if name == "nb101":
         assert {r["space_options"] for r in rows} == {"max_vertices=5"}
+
+
+# -- the 2021-2025 proxies (issue 13) on every space: two small architectures, a 10-class head ------------
+
+#: every metric added for issue 13 (the AZ-NAS group expands to its four components)
+PROXIES = ["az_nas", "zico", "plain", "epe_nas", "l2_norm", "meco", "swap", "swap_reg", "zen", "vkdnw",
+           "vkdnw_aleph", "vkdnw_jacov"]
+#: small batches so the whole registry stays cheap; the full protocols run on NB201 only (scripts/)
+PROXY_OPTIONS = {
+    **{m: {"batch_size": 2} for m in ("az_expressivity", "az_progressivity", "az_trainability", "az_complexity",
+                                      "plain", "epe_nas", "zen", "vkdnw", "vkdnw_jacov")},
+    "zico": {"batch_size": 2, "batches": 2},
+    "swap": {"images": 2, "repeats": 1},
+    "swap_reg": {"images": 2, "repeats": 1},
+    "meco": {"images": 2},  # ImageNet-size networks reach 1x1 maps at 8 px: train-mode BN needs 2 values
+}
+PROXY_SIDE = 8
+PROXY_CANDIDATES = 4
+
+
+def small_indices(space: SearchSpace, count: int = 2) -> list[int]:
+    """The ``count`` smallest networks (by parameters) among PROXY_CANDIDATES seeded indices (the first
+    indices of an open-ended space)."""
+    import numpy as np
+
+    candidates = (list(range(PROXY_CANDIDATES)) if space.size is None
+                  else [int(i) for i in np.random.default_rng(0).choice(space.size, PROXY_CANDIDATES, replace=False)])
+    sizes = sorted((sum(p.numel() for p in space.build(space.arch(i), 10).parameters()), i) for i in candidates)
+    return sorted(i for _p, i in sizes[:count])
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_new_proxy_scores_two_architectures(local_ray, tmp_path, name: str) -> None:
+    from naswot_ray.metrics import parse_metric_list
+
+    space = get_space(name)
+    indices = small_indices(space)
+    metrics = parse_metric_list(",".join(PROXIES))
+    job = ScoreJob(space=name, metrics=metrics, batch=BatchSpec("random", batch_size=4, seed=1, image_size=PROXY_SIDE),
+                   store=str(tmp_path / "store"), indices=indices, num_classes=10, num_workers=2, progress=False,
+                   dashboard=False, metric_options=PROXY_OPTIONS)
+    job.validate()
+    run_score_all(job)
+    rows = Store(str(tmp_path / "store")).read("scores").to_pylist()
+    assert sorted((r["arch_index"], r["metric"]) for r in rows) == sorted((i, m) for i in indices for m in metrics)
+    errors = [(r["arch_index"], r["metric"], r["error"]) for r in rows if r["status"] != "ok"]
+    assert not errors, f"{name}: {errors}"
+    assert all(r["num_classes"] == 10 for r in rows)

@@ -177,3 +177,24 @@ def test_row_keys_equal_the_identity_digest_the_planner_computes() -> None:
                                   device_class=scorer.device_class, memory_format=scorer.memory_format)
         assert row["key"] == identity.key()
         assert {k: row[k] for k in identity.columns()} == identity.columns()
+
+
+def test_build_failure_of_a_metric_with_its_own_copy_is_a_build_error_row() -> None:
+    """Metrics that re-initialise build their own network (no unused shared build is made for them)."""
+    from naswot_ray.data import BatchSpec, draw_batch
+    from naswot_ray.engine.job import ScoreJob
+    from naswot_ray.engine.worker import ArchScorer
+    from naswot_ray.spaces.nb201.space import NB201Space
+
+    class Broken(NB201Space):
+        def build(self, arch, num_classes):
+            raise ValueError("groups must be a positive integer")
+
+    job = ScoreJob(space="nb201", metrics=["vkdnw_jacov", "zen"], batch=BatchSpec("random", batch_size=2, seed=1,
+                   image_size=8), store="unused", space_object=Broken(),
+                   metric_options={"zen": {"batch_size": 2}, "vkdnw_jacov": {"batch_size": 2}})
+    scorer = ArchScorer(job, draw_batch(job.batch))
+    assert scorer.builds_network is False
+    rows = scorer.score_indices([7])
+    assert {r["metric"] for r in rows} == {"vkdnw_jacov", "zen"}
+    assert all(r["status"] == "error" and r["error"].startswith("build failed: ValueError") for r in rows)

@@ -20,6 +20,7 @@ from naswot_ray.spaces.base import Arch, SearchSpace
 from naswot_ray.spaces.nb201.cell import parse_cell
 from naswot_ray.spaces.nb201.cost import Cost, plan_cost
 from naswot_ray.spaces.nb201.net import CELL, REDUCE, CellNetwork, LayerSpec
+from naswot_ray.spaces.parts import NetworkParts
 
 NATS_SSS_WIDTHS: tuple[int, ...] = (8, 16, 24, 32, 40, 48, 56, 64)
 NATS_SSS_DEPTH = 5
@@ -113,6 +114,10 @@ class NatsSssSpace(SearchSpace):
 
     def build(self, arch: Arch, num_classes: int) -> nn.Module:
         return build_nats_sss_network(arch, num_classes)
+
+    def network_parts(self, model: nn.Module) -> NetworkParts:
+        """NB201's skeleton: the stem and the 5 layers as taps, ``lastact`` as pre-GAP."""
+        return model.network_parts() if isinstance(model, CellNetwork) else super().network_parts(model)
 
 
 __all__ = [

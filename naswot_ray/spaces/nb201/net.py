@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from naswot_ray.errors import InputError
+from naswot_ray.spaces.parts import NetworkParts, rectifier_modules
 from naswot_ray.spaces.nb201.cell import EDGES, NUM_NODES, parse_cell
 from naswot_ray.spaces.nb201.ops import ResNetBasicblock, make_edge_op
 
@@ -130,6 +131,12 @@ class CellNetwork(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         features = self.global_pooling(self.forward_before_global_avg_pool(x)).flatten(1)
         return self.classifier(features)
+
+    def network_parts(self) -> NetworkParts:
+        """Taps: the stem (conv + BN, no ReLU; absent in thin networks), then every cell and reduction
+        block, not ``lastact`` (spec 0.1: 18 taps on NB201); pre-GAP: ``lastact`` (BN + ReLU)."""
+        taps = ([self.stem] if self.stem is not None else []) + list(self.cells)
+        return NetworkParts(feature_taps=taps, pre_gap=self.lastact, activation_sites=rectifier_modules(self))
 
 
 def build_nb201_network(

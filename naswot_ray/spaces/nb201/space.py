@@ -25,7 +25,8 @@ from naswot_ray.spaces import register_space
 from naswot_ray.spaces.base import Arch, SearchSpace
 from naswot_ray.spaces.nb201.cell import EDGES, format_cell, parse_cell, unique_topology_key
 from naswot_ray.spaces.nb201.cost import nb201_flops, nb201_param_count
-from naswot_ray.spaces.nb201.net import build_nb201_network
+from naswot_ray.spaces.nb201.net import CellNetwork, build_nb201_network
+from naswot_ray.spaces.parts import NetworkParts
 from naswot_ray.spaces.nb201.ops import NB201_MODELS, NB201_OPS
 
 NB201_SIZE = len(NB201_OPS) ** len(EDGES)  # 15,625
@@ -91,6 +92,10 @@ class NB201Space(SearchSpace):
 
     def build(self, arch: Arch, num_classes: int) -> nn.Module:
         return build_nb201_network(arch, num_classes, model=self.model)
+
+    def network_parts(self, model: nn.Module) -> NetworkParts:
+        """Stem and the 17 cells / reduction blocks as taps, ``lastact`` as pre-GAP (see CellNetwork)."""
+        return model.network_parts() if isinstance(model, CellNetwork) else super().network_parts(model)
 
     def build_thin(self, arch: Arch) -> nn.Module:
         """TE-NAS's linear-region network: the cell at C=1, N=1 (one cell per stage), no stem, fed

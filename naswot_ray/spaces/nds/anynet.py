@@ -31,6 +31,7 @@ import torch
 from torch import nn
 
 from naswot_ray.errors import InputError, unknown_choice
+from naswot_ray.spaces.parts import NetworkParts, rectifier_modules
 
 BLOCK_TYPES = ("double_plain_block", "res_basic_block", "res_bottleneck_block")
 _BLOCK_ALIASES = {"vanilla_block": "double_plain_block"}
@@ -320,6 +321,13 @@ class AnyNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.fc(self.avg_pool(self.forward_before_global_avg_pool(x)).flatten(1))
+
+    def network_parts(self) -> NetworkParts:
+        """Taps: the stem, then every residual (or plain) block of every stage in order; pre-GAP: the
+        last block's output (nothing follows it before the pooling)."""
+        blocks = [block for i in range(len(self.layout.stages)) for block in getattr(self, f"s{i + 1}").children()]
+        taps = [self.stem, *blocks]
+        return NetworkParts(feature_taps=taps, pre_gap=taps[-1], activation_sites=rectifier_modules(self))
 
 
 def build_anynet(net: Mapping, num_classes: int, *, compat: str = "nds", imagenet: bool = False,

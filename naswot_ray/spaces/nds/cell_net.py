@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from naswot_ray.spaces.nds.genotypes import Genotype, Pair
+from naswot_ray.spaces.parts import NetworkParts, rectifier_modules
 from naswot_ray.spaces.nds.ops import FactorizedReduce, ReLUConvBN, make_op
 
 STEM_MULTIPLIER = 3
@@ -142,6 +143,16 @@ class _CellNetwork(nn.Module):
         features = self.global_pooling(self.forward_before_global_avg_pool(x))
         return self.classifier(features.flatten(1))
 
+    def stem_taps(self) -> list[nn.Module]:
+        raise NotImplementedError
+
+    def network_parts(self) -> NetworkParts:
+        """Taps: the stem(s), then every cell (two-input cells: a segment's VJP is the partial Jacobian
+        with the older input held fixed, spec 0.1); pre-GAP: the last cell's output. The auxiliary head
+        never runs, so its rectifiers never fire."""
+        return NetworkParts(feature_taps=[*self.stem_taps(), *self.cells], pre_gap=self.cells[-1],
+                            activation_sites=rectifier_modules(self))
+
 
 class NetworkCIFAR(_CellNetwork):
     """Stem Conv3x3(3 -> 3C) + BN (no ReLU), then ``layers`` cells, reductions at L//3 and 2L//3."""
@@ -155,6 +166,9 @@ class NetworkCIFAR(_CellNetwork):
     def _stems(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         s = self.stem(x)
         return s, s
+
+    def stem_taps(self) -> list[nn.Module]:
+        return [self.stem]
 
 
 class NetworkImageNet(_CellNetwork):
@@ -182,6 +196,9 @@ class NetworkImageNet(_CellNetwork):
         s0 = self.stem0(x)
         return s0, self.stem1(s0)
 
+    def stem_taps(self) -> list[nn.Module]:
+        return [self.stem0, self.stem1]
+
 
 def count_parameters(model: nn.Module, *, include_auxiliary: bool = False) -> int:
     """sum(numel) over parameters; the DARTS convention drops names containing 'auxiliary'."""
@@ -190,6 +207,6 @@ def count_parameters(model: nn.Module, *, include_auxiliary: bool = False) -> in
 
 
 __all__ = [
-    "Cell", "NetworkCIFAR", "NetworkImageNet", "AuxiliaryHeadCIFAR", "AuxiliaryHeadImageNet",
+    "Cell", "NetworkCIFAR", "NetworkImageNet", "_CellNetwork", "AuxiliaryHeadCIFAR", "AuxiliaryHeadImageNet",
     "reduction_cells", "count_parameters",
 ]

@@ -47,11 +47,12 @@ from naswot_ray.errors import InputError, unknown_choice
 from naswot_ray.options import Option
 from naswot_ray.spaces import SPACES
 from naswot_ray.spaces.base import Arch, SearchSpace
-from naswot_ray.spaces.nds.anynet import COMPAT_MODES, anynet_layout, build_anynet
-from naswot_ray.spaces.nds.cell_net import NetworkCIFAR, NetworkImageNet
+from naswot_ray.spaces.nds.anynet import COMPAT_MODES, AnyNet, anynet_layout, build_anynet
+from naswot_ray.spaces.nds.cell_net import NetworkCIFAR, NetworkImageNet, _CellNetwork
 from naswot_ray.spaces.nds.data import NDSFile, arch_key, load_nds_file
 from naswot_ray.spaces.nds.designs import AnyNetDesign, CellDesign, anynet_design, cell_design
 from naswot_ray.spaces.nds.genotypes import genotype_from_dict
+from naswot_ray.spaces.parts import NetworkParts
 
 #: sampled spaces draw ``sample()`` indices from 0..SAMPLED_INDEX_RANGE-1
 SAMPLED_INDEX_RANGE = 2**31
@@ -174,6 +175,13 @@ class NDSSpace(SearchSpace):
 
     def build(self, arch: Arch, num_classes: int) -> nn.Module:
         return self._build_net(parse_net(arch), num_classes)
+
+    def network_parts(self, model: nn.Module) -> NetworkParts:
+        """The stem(s) and every cell or block as taps, the last one's output as pre-GAP (the cell
+        networks and AnyNet describe themselves); other models get the generic fallback."""
+        describe = getattr(model, "network_parts", None)
+        return describe() if isinstance(model, (_CellNetwork, AnyNet)) and callable(describe) \
+            else super().network_parts(model)
 
     # -- options -------------------------------------------------------------------------------------
     def _configured(self, **options: object) -> NDSSpace:
