@@ -8,6 +8,7 @@ output appears whole or not at all (written to a hidden temporary name beside it
 from __future__ import annotations
 
 import os
+import io
 import sys
 from pathlib import Path
 
@@ -50,9 +51,7 @@ def export_command(store_root: str, space: str, metric: str | None, fmt: str, ou
     table = table.sort_by([("arch_index", "ascending"), ("metric", "ascending"), ("mode", "ascending"),
                            ("key", "ascending")])
     if output == "-":
-        sys.stdout.flush()
-        write_table(table, fmt, sys.stdout.buffer)
-        sys.stdout.buffer.flush()
+        _to_stdout(table, fmt)
     else:
         write_atomically(table, Path(output), fmt)
     click.echo(f"wrote {table.num_rows} rows to {'standard output' if output == '-' else output}",
@@ -79,3 +78,19 @@ def write_atomically(table: pa.Table, path: Path, fmt: str) -> None:
             tmp.unlink()
         except OSError:
             pass
+
+
+def _to_stdout(table, fmt: str) -> None:
+    """Stream to standard output's bytes; where standard output is text only (a notebook, an embedding
+    program), CSV and JSON go as text and Parquet is refused in one line."""
+    binary = getattr(sys.stdout, "buffer", None)
+    if binary is not None:
+        sys.stdout.flush()
+        write_table(table, fmt, binary)
+        binary.flush()
+        return
+    if fmt == "parquet":
+        raise InputError("--format parquet needs a binary standard output; give --output FILE")
+    sink = io.BytesIO()
+    write_table(table, fmt, sink)
+    sys.stdout.write(sink.getvalue().decode("utf-8"))

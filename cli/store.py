@@ -17,15 +17,16 @@ import sys
 import click
 
 from naswot_ray.errors import InputError
+from naswot_ray.cli.types import POSITIVE, STORE, Int
 from naswot_ray.store import DEFAULT_STORE, Store
 from naswot_ray.store.heartbeat import STALE_AFTER_SECONDS
 from naswot_ray.store.compact import TARGET_ROWS, compact
 from naswot_ray.store.verify import verify
 
-STORE_OPTION = click.option("--store", "store_root", default=DEFAULT_STORE, show_default=True,
+STORE_OPTION = click.option("--store", "store_root", default=DEFAULT_STORE, show_default=True, type=STORE,
                             help="Store directory or URI (s3://...).")
 STALE_OPTION = click.option("--stale-after", default=STALE_AFTER_SECONDS, show_default=True,
-                            type=click.FloatRange(min=0, min_open=True),
+                            type=POSITIVE,
                             help="Seconds without a heartbeat after which a `running` run counts as crashed.")
 
 
@@ -49,7 +50,7 @@ def verify_command(store_root: str, stale_after: float) -> None:
 @store_group.command("compact")
 @STORE_OPTION
 @STALE_OPTION
-@click.option("--target-rows", default=TARGET_ROWS, show_default=True, type=click.IntRange(min=2),
+@click.option("--target-rows", default=TARGET_ROWS, show_default=True, type=Int(2),
               help="Rows per merged part; parts with fewer than half of it are merged.")
 def compact_command(store_root: str, stale_after: float, target_rows: int) -> None:
     """Merge small parts and drop duplicate rows (refused while a run on the store is live)."""

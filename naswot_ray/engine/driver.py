@@ -71,6 +71,8 @@ class RunSummary:
     failed_outside_leases: int = 0
     rows_outside_leases: int = 0
     store_problems: list[str] = field(default_factory=list)
+    #: what else the driver's store reads met: corrupt parts that could not be moved, transient errors, retries
+    store_notes: list[str] = field(default_factory=list)
 
     @property
     def archs_per_second(self) -> float:
@@ -97,7 +99,7 @@ class RunSummary:
         # What happened to an unreadable part: it was moved aside, so its rows no longer count; which keys it
         # held cannot be read, so all the run can say is that it scored every requested key no readable part holds.
         return [f"store problem: unreadable part moved to quarantine/, its rows no longer count (this run scored "
-                f"every requested key that no readable part holds): {p}" for p in self.store_problems]
+                f"every requested key that no readable part holds): {p}" for p in self.store_problems] + self.store_notes
 
 
 def run_score_all(job: ScoreJob, *, command: str = "score-all",
@@ -126,6 +128,7 @@ def run_score_all(job: ScoreJob, *, command: str = "score-all",
         plan = make_plan(job, batch, store)
         summary.requested, summary.skipped, summary.shared = len(plan.requested), plan.skipped, plan.shared
         summary.store_problems = [f"{p.path}: {p.reason}" for p in store.quarantine()]
+        summary.store_notes = store.summary_lines()
         _write_run(store, run_id, job, command, "running", summary, started_at)
         status = "failed"
         try:
@@ -378,7 +381,7 @@ def _copy_from_store(store: Store, job: ScoreJob, batch: Batch, sources: dict[in
     for member, source in sources.items():
         for key in expected_keys(job, batch, source):
             wanted.setdefault(key, []).append(member)
-    stored = [r for r in store.read("scores").to_pylist() if r["key"] in wanted and r["status"] == "ok"]
+    stored = store.read_keys(wanted, ok_only=True, space=space.name).to_pylist()
     rows: list[dict] = []
     for row in stored:
         rows += share_rows([row], wanted[row["key"]], space, run_id=run_id)

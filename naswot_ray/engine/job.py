@@ -136,6 +136,10 @@ class ScoreJob:
         plugins.load(self.plugins)
         space = self.resolved_space()
         self.space = space.name
+        if "://" not in str(self.store) or str(self.store).startswith("file://"):
+            from naswot_ray.store.files import open_filesystem
+
+            open_filesystem(str(self.store))  # a local store path that is a file: one line, before any work
         if not self.metrics:
             raise InputError("no metrics requested")
         for name in self.metrics:

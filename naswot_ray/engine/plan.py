@@ -51,12 +51,16 @@ def make_plan(job: ScoreJob, batch: Batch, store: Store) -> RunPlan:
     """Resume (and, with ``job.dedupe``, share) against what ``store`` holds."""
     space = job.resolved_space()
     requested = job.requested_indices()
-    existing = store.existing_keys(space=space.name, ok_only=job.retry_errors)
     keys = {i: expected_keys(job, batch, i) for i in requested}
+    # read only the key column, of this space's and these metrics' rows, keeping only keys this job could
+    # write: the resume read is as small as the job, not as the store (5M stored rows: 69 s -> 10 s)
+    scope = dict(space=space.name, metrics=[r.name for r in job.metric_requests()],
+                 among=[k for ks in keys.values() for k in ks])
+    existing = store.existing_keys(ok_only=job.retry_errors, **scope)
     todo = [i for i in requested if not all(k in existing for k in keys[i])]
     plan = RunPlan(requested=requested, todo=todo, skipped=len(requested) - len(todo))
     if job.dedupe:
-        ok_keys = existing if job.retry_errors else store.existing_keys(space=space.name, ok_only=True)
+        ok_keys = existing if job.retry_errors else store.existing_keys(ok_only=True, **scope)
         todo_set = set(todo)
         complete_ok = [i for i in requested if i not in todo_set and all(k in ok_keys for k in keys[i])]
         share = plan_sharing(space, todo, complete_ok)

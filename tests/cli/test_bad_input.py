@@ -53,6 +53,9 @@ BASES: dict[tuple[str, ...], Base] = {
     ("import-benchmark",): Base(arguments={"kind": "nb201"},
                                 options=("--source", "acc.csv", "--format", "csv", "--column", "acc=cifar10:ori-test:200")),
     ("analyze",): Base(options=("--no-plots",)),
+    ("store",): Base(),
+    ("store", "verify"): Base(options=("--store", STORE)),
+    ("store", "compact"): Base(options=("--store", STORE)),
     ("search",): Base(arguments={"algorithm": "random"},
                       options=("--runs", "2", "--n", "3", "--executor", "local", "--no-write")),
 }
@@ -63,10 +66,6 @@ VALUED = [site for site in SITES if not takes_no_value(site.param)]
 
 #: generated cases known to fail, and the branch that owns the fix: (parameter label, value) -> owner
 KNOWN_FAILURES: dict[tuple[str, str], str] = {
-    ("score-all --store", A_FILE): "store",
-    ("import-benchmark --store", A_FILE): "store",
-    ("analyze --store", A_FILE): "store",
-    ("search --store", A_FILE): "store",
     # search reads --data-root only with --live, and never checks it otherwise
     ("search --data-root", MISSING): "analysis",
     ("search --data-root", A_FILE): "analysis",
@@ -302,9 +301,9 @@ CASES = [
     Case("arch-timeout nan", (*SCORE, "--arch-timeout", "nan"), fragment="nan is not a finite number"),
     Case("gpus-per-worker inf", (*SCORE, "--gpus-per-worker", "inf"), fragment="inf is not a finite number"),
     Case("flush-rows 0", (*SCORE, "--flush-rows", "0"), fragment="--flush-rows"),
-    Case("store path is a file", (*SCORE, "--store", A_FILE), fragment=IS_A_FILE, owner="store"),
+    Case("store path is a file", (*SCORE, "--store", A_FILE), fragment=IS_A_FILE),
     Case("read-only store, every key stored", STORED_RUN, expect=(0, 1), read_only=("stored-store",),
-         guard=False, owner="store"),
+         guard=False),
     # export
     Case("export unknown format", ("export", "--store", STORE, "--space", "nb201", "--format", "xml", "--output",
                                    "x.csv"), fragment="unknown format 'xml'"),
@@ -315,17 +314,17 @@ CASES = [
     Case("export store missing", ("export", "--store", "no-store", "--space", "nb201", "--format", "csv", "--output",
                                   "x.csv"), fragment="does not exist"),
     Case("export store is a file", ("export", "--store", A_FILE, "--space", "nb201", "--format", "csv", "--output",
-                                    "x.csv"), fragment=IS_A_FILE, owner="store"),
+                                    "x.csv"), fragment=IS_A_FILE),
     Case("export into a read-only folder", ("export", "--store", STORE, "--space", "nb201", "--format", "csv",
                                             "--output", "read-only/x.csv"), expect=1, read_only=("read-only",),
-         owner="store"),
+         ),
     Case("export alone defaults the store like every command", ("export", "--space", "nb201", "--format", "csv",
                                                                  "--output", "x.csv"),
-         expect=0, writes=("x.csv",), owner="store"),
+         expect=0, writes=("x.csv",)),
     Case("export --format CSV", ("export", "--store", STORE, "--space", "nb201", "--format", "CSV", "--output",
-                                 "x.csv"), expect=0, writes=("x.csv",), owner="store"),
+                                 "x.csv"), expect=0, writes=("x.csv",)),
     Case("export --output - is standard output", ("export", "--store", STORE, "--space", "nb201", "--format", "csv",
-                                                  "--output", "-"), expect=0, owner="store"),
+                                                  "--output", "-"), expect=0),
     # import-benchmark
     Case("unknown benchmark", ("import-benchmark", "nb999", "--source", "acc.csv"), fragment="unknown benchmark"),
     Case("source missing", ("import-benchmark", "nb201", "--source", "missing.csv", "--format", "csv", "--column",
@@ -347,7 +346,7 @@ CASES = [
          fragment="--accuracy-scale"),
     Case("read-only store import", ("import-benchmark", "nb201", "--source", "acc.csv", "--format", "csv", "--column",
                                     "acc=cifar10:x-valid:12", "--store", "read-only"), expect=1,
-         read_only=("read-only",), owner="store"),
+         read_only=("read-only",)),
     # analyze
     Case("analyze unknown protocol", ("analyze", "--no-plots", "--protocol", "nope")),
     Case("analyze unknown ci", ("analyze", "--no-plots", "--ci", "nope")),
