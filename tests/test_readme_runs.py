@@ -61,16 +61,7 @@ EXCLUSIONS = [
 ]
 
 #: README commands that fail today because another branch owns the fix: (first two words) -> owner and why
-NO_FITNESS = "analysis: 'no default fitness column' right after the README's own import-benchmark"
-KNOWN_FAILURES = {
-    ("analyze", "--protocol"): "analysis: crashes in matplotlib ('yerr' must not contain negative values) on a "
-                               "small store",
-    ("analyze", "--metrics"): "analysis: 'ensemble member naswot matches 2 stored variants' after the README's two "
-                              "score-all runs, and synflow is never scored by the README's commands",
-    ("search", "naswot"): NO_FITNESS,
-    ("search", "rea"): NO_FITNESS,
-    ("search", "area"): NO_FITNESS,
-}
+KNOWN_FAILURES: dict[tuple[str, str], str] = {}
 
 
 def readme_commands() -> list[Quoted]:

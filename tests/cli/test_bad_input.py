@@ -66,9 +66,6 @@ VALUED = [site for site in SITES if not takes_no_value(site.param)]
 
 #: generated cases known to fail, and the branch that owns the fix: (parameter label, value) -> owner
 KNOWN_FAILURES: dict[tuple[str, str], str] = {
-    # search reads --data-root only with --live, and never checks it otherwise
-    ("search --data-root", MISSING): "analysis",
-    ("search --data-root", A_FILE): "analysis",
 }
 
 
@@ -394,7 +391,6 @@ def test_issue_15_case(workdir: Path, monkeypatch: pytest.MonkeyPatch, request: 
     judge(outcome, expect=case.expect, argv=list(case.argv), fragment=case.fragment, written=written)
 
 
-@pytest.mark.xfail(strict=True, reason="owned by branch 'analysis' (an interval that does not contain its estimate)")
 def test_analyze_with_a_minus_inf_naswot_cell_does_not_crash(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Issue 15: six NB201 cells, one of them a legal -inf NASWOT, crashed analyze inside matplotlib."""
     from naswot_ray.store import Store
