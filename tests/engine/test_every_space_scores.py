@@ -18,9 +18,10 @@ nb101 is its V <= 5 part here (tests/conftest.py sets NASWOT_RAY_NB101_MAX_VERTI
 ``space_options`` records as ``max_vertices=5``.
 
 The 2021-2025 proxies of issue 13 (AZ-NAS's four components, ZiCo, plain, epe_nas, l2_norm, MeCo, SWAP,
-SWAP-reg, Zen, VKDNW, its aleph and jacov) run on every space too, in the same module's Ray: the two
+SWAP-reg, Zen, VKDNW, its aleph and jacov) run on every space too: the two
 smallest of four seeded architectures per space, a 10-class head, 8 px images and batches of 2-4 (their
-full protocols run on NB201 only, in ``scripts/measure_proxies.sh``); every row must be ``ok``.
+full protocols run on NB201 only, in ``scripts/measure_proxies.sh``); every row must be ``ok``. They run
+through the actors' own scorer in process for every space, and through ``run_score_all`` on Ray for nb201.
 """
 
 from __future__ import annotations
@@ -122,18 +123,38 @@ def small_indices(space: SearchSpace, count: int = 2) -> list[int]:
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_every_new_proxy_scores_two_architectures(local_ray, tmp_path, name: str) -> None:
-    from naswot_ray.metrics import parse_metric_list
+def test_every_new_proxy_scores_two_architectures(name: str) -> None:
+    """Through the scorer the actors run (``ArchScorer``), in this process: the Ray path is the same for
+    every metric and is covered once, on nb201, below; a Ray run per space cost ~30 s each in CI."""
+    from naswot_ray.data import draw_batch
+    from naswot_ray.engine.worker import ArchScorer
 
     space = get_space(name)
     indices = small_indices(space)
-    metrics = parse_metric_list(",".join(PROXIES))
-    job = ScoreJob(space=name, metrics=metrics, batch=BatchSpec("random", batch_size=4, seed=1, image_size=PROXY_SIDE),
-                   store=str(tmp_path / "store"), indices=indices, num_classes=10, num_workers=2, progress=False,
-                   dashboard=False, metric_options=PROXY_OPTIONS)
+    job = _proxy_job(name, indices, store="unused")
+    job.validate()
+    rows = ArchScorer(job, draw_batch(job.batch)).score_indices(indices)
+    _check_proxy_rows(name, rows, indices, job.metrics)
+
+
+def test_every_new_proxy_scores_through_score_all_on_ray(local_ray, tmp_path) -> None:
+    indices = small_indices(get_space("nb201"))
+    job = _proxy_job("nb201", indices, store=str(tmp_path / "store"))
     job.validate()
     run_score_all(job)
-    rows = Store(str(tmp_path / "store")).read("scores").to_pylist()
+    _check_proxy_rows("nb201", Store(str(tmp_path / "store")).read("scores").to_pylist(), indices, job.metrics)
+
+
+def _proxy_job(name: str, indices: list[int], store: str) -> ScoreJob:
+    from naswot_ray.metrics import parse_metric_list
+
+    return ScoreJob(space=name, metrics=parse_metric_list(",".join(PROXIES)),
+                    batch=BatchSpec("random", batch_size=4, seed=1, image_size=PROXY_SIDE), store=store,
+                    indices=indices, num_classes=10, num_workers=2, progress=False, dashboard=False,
+                    metric_options=PROXY_OPTIONS, device="cpu")
+
+
+def _check_proxy_rows(name: str, rows: list[dict], indices: list[int], metrics: list[str]) -> None:
     assert sorted((r["arch_index"], r["metric"]) for r in rows) == sorted((i, m) for i in indices for m in metrics)
     errors = [(r["arch_index"], r["metric"], r["error"]) for r in rows if r["status"] != "ok"]
     assert not errors, f"{name}: {errors}"
