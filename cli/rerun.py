@@ -24,7 +24,8 @@ def rerun_command(run_id: str, store: str, into: str | None, address: str | None
     modes and options, batch, seeds, plugins); only where it runs may change.
 
     Into the same store it resumes: a finished run has nothing to do. Into an empty store (--into) it
-    reproduces the same values under the same keys. `naswot-ray export` or the runs table name the run ids.
+    reproduces the same values under the same keys. RUN_ID `latest` names the store's newest score-all or
+    rerun run; `naswot-ray export` or the runs table name the others.
     """
     from naswot_ray.api.replay import rerun
 

@@ -116,6 +116,9 @@ def search_command(algorithm: str, space: str, n_text: str | None, runs: int | N
     from naswot_ray.search.job import SearchJob
     from naswot_ray.search.summary import SUMMARY_COLUMNS, format_summary
 
+    from naswot_ray.data.sources import check_data_root
+
+    check_data_root(data_root)  # read only with --live, but a wrong one is a mistake either way
     if budget_queries is not None and budget_seconds is not None:
         raise InputError("--budget-queries and --budget-seconds cannot be combined; pick one")
     budget = (Budget("queries", budget_queries) if budget_queries is not None

@@ -56,6 +56,9 @@ EXCLUSIONS = [
     Exclusion("needs a running Ray cluster (--address) and an object store", lambda a: "--address" in a),
     Exclusion("needs the NDS sweep files (DARTS.json, ResNet.json), which ../shared/data does not hold",
               lambda a: _option(a, "--nds-data") is not None),
+    Exclusion("needs the example plugin package installed by the README's `pip install -e examples/mobilenet_space` "
+              "(tests/examples installs it and checks that `spaces` lists mobilenet_like with its options)",
+              lambda a: "mobilenet_like" in a),
     Exclusion("needs the full CIFAR-10 training set (downloaded on first use; CI has no network, and ../shared/data "
               "holds a 4,000-image subset, which the README's npz command uses)", _reads_torchvision_data),
 ]

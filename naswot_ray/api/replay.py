@@ -20,11 +20,22 @@ from dataclasses import fields
 from naswot_ray.errors import InputError
 from naswot_ray.store import Store, query_arrow
 
+#: the run id that names the store's newest scoring run (``naswot-ray rerun latest``)
+LATEST = "latest"
+
+
 def stored_run(store: Store, run_id: str) -> dict:
-    """The latest ``runs`` row of ``run_id`` (one-line InputError when the store or the run is missing)."""
+    """The latest ``runs`` row of ``run_id`` (or, for ``latest``, of the newest score-all or rerun run);
+    one-line InputError when the store or the run is missing."""
     if not store.exists():
         raise InputError(f"store {store.root!r} does not exist")
     con = store.connect(tables=("runs",))
+    if run_id == LATEST:
+        newest = con.execute("SELECT run_id FROM runs WHERE command LIKE 'score-all%' OR command LIKE 'rerun%' "
+                             "ORDER BY started_at DESC, run_id DESC LIMIT 1").fetchall()
+        if not newest:
+            raise InputError(f"store {store.root!r} holds no score-all run to replay")
+        run_id = newest[0][0]
     rows = query_arrow(con, "SELECT * FROM runs WHERE run_id = ?", [run_id]).to_pylist()
     if not rows:
         recent = [r[0] for r in con.execute("SELECT run_id FROM runs ORDER BY started_at DESC LIMIT 5").fetchall()]
@@ -77,7 +88,10 @@ def rerun(run_id: str, *, store: str, into: str | None = None, address: str | No
     from naswot_ray.api.runs import check_shippable
     from naswot_ray.engine.driver import run_score_all
 
+    if into is not None:
+        Store(str(into))  # a target path that is a file is one line before anything is read
     source = Store(str(store))
+    run_id = stored_run(source, run_id)["run_id"]  # ``latest`` -> the id it names
     job = job_for_run(source, run_id)
     job.store, job.address, job.progress, job.dashboard = str(into or store), address, progress, dashboard
     if num_workers is not None:

@@ -30,7 +30,8 @@ def load_scores(store: str | Store, space: str | Sequence[str] | None = None, me
     ``acc:<dataset>:<split>:<epochs>`` (NaN where an architecture has none); the store must hold
     accuracies (``naswot-ray import-benchmark``). Values are stored values: synflow is a natural log.
     """
-    from naswot_ray.analysis.join import _labels, _show, _where
+    from naswot_ray.analysis.join import _show, _where
+    from naswot_ray.ensembles.variants import variant_labels
 
     the_store = _open(store)
     spaces = _spaces(space)
@@ -43,7 +44,7 @@ def load_scores(store: str | Store, space: str | Sequence[str] | None = None, me
         stored = con.execute("SELECT DISTINCT space, metric FROM scores ORDER BY ALL").fetchall()
         raise InputError(f"no scores match (spaces: {_show(spaces)}, metrics: {_show(metric_list)}); stored: "
                          + ("; ".join(f"{s}:{m}" for s, m in stored[:12]) or "none"))
-    variants["variant"] = _labels(variants)
+    variants["variant"] = variant_labels(variants)
     con.register("variants", pa.Table.from_pandas(variants, preserve_index=False))
     match = " AND ".join(f"v.{f} IS NOT DISTINCT FROM s.{f}" for f in VARIANT_FIELDS)
     rows = query_arrow(con, f"SELECT s.space, s.arch_index, s.arch, v.variant, "

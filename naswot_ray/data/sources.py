@@ -35,6 +35,17 @@ DEFAULT_NORM = {"cifar10": "cifar10", "cifar100": "cifar100", "imagenet16-120": 
 IMAGE_SIZE = {"cifar10": 32, "cifar100": 32, "imagenet16-120": 16}
 
 
+def check_data_root(data_root: str | None) -> None:
+    """A given ``--data-root`` must be an existing folder (one-line InputError saying which it is not)."""
+    if data_root is None:
+        return
+    path = Path(data_root).expanduser()
+    if not path.exists():
+        raise InputError(f"--data-root {data_root!r} does not exist; give the folder holding the dataset files")
+    if not path.is_dir():
+        raise InputError(f"--data-root {data_root!r} is a file, not a folder; give the folder holding the dataset files")
+
+
 def default_data_root() -> Path:
     """Where datasets are kept when ``--data-root`` is not given."""
     return Path(os.environ.get("NASWOT_RAY_DATA", Path.home() / ".cache" / "naswot-ray" / "data"))
@@ -77,8 +88,7 @@ def check_batch_spec(spec: BatchSpec, *, head_classes: int | None = None) -> Non
         raise InputError(f"batch size {spec.batch_size} is too small; need at least 2 images")
     if spec.norm is not None:
         get_normalization(spec.norm)
-    if spec.data_root is not None and not Path(spec.data_root).is_dir():
-        raise InputError(f"data root {spec.data_root!r} does not exist or is not a directory")
+    check_data_root(spec.data_root)
     if spec.kind == "imagenet16-120":
         _imagenet16_files(_root(spec))
     labels: np.ndarray | None = None

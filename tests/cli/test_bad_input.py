@@ -53,6 +53,7 @@ BASES: dict[tuple[str, ...], Base] = {
     ("import-benchmark",): Base(arguments={"kind": "nb201"},
                                 options=("--source", "acc.csv", "--format", "csv", "--column", "acc=cifar10:ori-test:200")),
     ("analyze",): Base(options=("--no-plots",)),
+    ("rerun",): Base(arguments={"run_id": "latest"}, options=("--store", STORE)),
     ("store",): Base(),
     ("store", "verify"): Base(options=("--store", STORE)),
     ("store", "compact"): Base(options=("--store", STORE)),

@@ -64,7 +64,7 @@ def test_job_file_values_reach_the_job(tmp_path, capsys) -> None:
     ("spcae: nb201\n", "unknown key 'spcae' in job file {path!r}; valid keys: address, arch-timeout, batch-size,"),
     ("- nb201\n", "job file {path!r} must be a mapping of option: value, got a list"),
     ("space: [nb201\n", "cannot read job file {path!r}: while parsing a flow sequence"),
-    ("batch-size: lots\n", "Invalid value for '--batch-size': 'lots' is not a valid integer."),
+    ("batch-size: lots\n", "Invalid value for '--batch-size': 'lots' is not an integer; expected an integer from 2 to 65536"),
     ("retry-errors: maybe\n", "bad value 'maybe' for 'retry-errors' in job file {path!r}; expected true or false"),
     ("dataset: {a: 1}\n", "bad value for 'dataset' in job file {path!r}: expected a single value or a list, got a mapping"),
 ])

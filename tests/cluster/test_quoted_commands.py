@@ -155,7 +155,7 @@ def _failures(quoted: list[Quoted]) -> list[str]:
     ("```bash\nnaswot-ray score-everything --space nb201\n```", "score-everything"),
     ("```bash\nnaswot-ray score-all --space nb201 --limit many\n```", "many"),
     ("```bash\nnaswot-ray score-all --space nb999 --address auto\n```", "nb999"),
-    ("```bash\nnaswot-ray score-all --metrics naswot,zen --address auto\n```", "zen"),
+    ("```bash\nnaswot-ray score-all --metrics naswot,zenn --address auto\n```", "zenn"),
     ("```bash\nray up --yes-please cluster/aws-gpu.yaml\n```", "--yes-please"),
 ])
 def test_an_invented_command_in_the_readme_fails(addition, culprit):
@@ -182,7 +182,7 @@ def test_an_invented_option_in_a_manifest_or_the_dockerfile_fails():
 
 
 def test_the_dry_run_applies_score_all_validation():
-    with pytest.raises(CommandError, match="--limit must be at least 1"):
+    with pytest.raises(CommandError, match="0 is out of range; expected an integer >= 1"):
         dry_run_score_all(("naswot-ray", "score-all", "--space", "nds_pnas", "--limit", "0", "--address", "auto"))
     headline = dry_run_score_all(("naswot-ray", "score-all", "--space", "nds_pnas", "--address", "auto",
                                   "--store", "s3://b/p"))
