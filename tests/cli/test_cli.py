@@ -43,7 +43,7 @@ def test_spaces_and_metrics_list_one_line_each(capsys) -> None:
     (["--dataset", "mnist"], "unknown dataset 'mnist'; valid choices: cifar10"),
     (["--indices", "1,x,3"], "malformed index list '1,x,3'"),
     (["--indices", "99999"], "index 99999 is outside space 'nb201'"),
-    (["--dataset", "cifar10", "--data-root", "/nonexistent/dir"], "data root '/nonexistent/dir' does not exist"),
+    (["--dataset", "cifar10", "--data-root", "/nonexistent/dir"], "--data-root '/nonexistent/dir' does not exist"),
     (["--dataset", "npz:/nonexistent.npz"], "npz file '/nonexistent.npz' does not exist"),
     (["--mode", "fancy"], "unknown mode 'fancy'"),
     (["--limit", "abc"], "'abc' is not an integer; expected an integer >= 1"),
