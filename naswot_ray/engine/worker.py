@@ -86,6 +86,8 @@ class ArchScorer:
         # otherwise change it build their own copy (an unused up-front build would be wasted work)
         self.builds_network = any(r.metric.needs.network and not r.metric.mutates_model for r in self.requests)
         self._templates: dict[MetricRequest, RowTemplate] = {}
+        #: what every architecture's SharedPasses is told was requested (resolved once per run)
+        self._requested_options = {r.name: r.options_dict for r in self.requests}
         for request in self.requests:
             request.metric.setup(self.device, self.worker, request.options_dict)
 
@@ -178,7 +180,7 @@ class ArchScorer:
                                              build_seconds))
         rest = [r for r in self.requests if r not in observers]
         # one memo per architecture: metrics whose definitions agree share passes through it
-        shared = SharedPasses((r.name, r.options_dict) for r in self.requests)
+        shared = SharedPasses(self._requested_options)
         groups: dict[tuple, list[MetricRequest]] = {}
         for request in rest:
             if request.metric.group:
