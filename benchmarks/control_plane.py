@@ -57,11 +57,14 @@ def measure(label: str, root: Path, archs: int, scorers: int, cpus: float, write
                    limit=archs, num_workers=scorers, cpus_per_worker=cpus, chunk_size=chunk, write_path=write_path,
                    work_seconds=work_seconds, flush_rows=flush_rows, flush_seconds=30.0, progress=False,
                    dashboard=False)
+    cpu0 = time.process_time()
     summary = run_score_all(job, on_progress=on_progress)
+    driver_cpu = time.process_time() - cpu0
     stored = Store(str(store)).load("scores", columns=["key"]).num_rows
     rate, band_rows, band_seconds = sustained_rate(samples, summary.rows_written, scorers)
     return {"label": label, "archs": archs, "rows": summary.rows_written, "stored": stored,
-            "wall": summary.wall_seconds, "rate": rate, "band_rows": band_rows, "band_seconds": band_seconds, "whole_run_rate": summary.rows_written / summary.wall_seconds}
+            "wall": summary.wall_seconds, "rate": rate, "band_rows": band_rows, "band_seconds": band_seconds,
+            "driver_cpu_us_per_row": driver_cpu / max(summary.rows_written, 1) * 1e6, "whole_run_rate": summary.rows_written / summary.wall_seconds}
 
 
 def sustained_rate(samples: list[tuple[float, int, int]], total: int, scorers: int) -> tuple[float, int, float]:
@@ -121,7 +124,9 @@ def main() -> None:
             print(f"{label:6s} ({'driver writes every row' if path == 'driver' else 'scorers write, sampler publishes'}): "
                   f"{result['rows']:,} rows ({result['stored']:,} stored), sustained {result['rate']:,.0f} rows/s "
                   f"({band(result)}), "
-                  f"whole run {result['whole_run_rate']:,.0f} rows/s in {result['wall']:.1f} s")
+                  f"whole run {result['whole_run_rate']:,.0f} rows/s in {result['wall']:.1f} s; driver process CPU over the whole run "
+                  f"{result['driver_cpu_us_per_row']:.1f} us/row (one core's worth: "
+                  f"{1e6 / result['driver_cpu_us_per_row']:,.0f} rows/s)")
             assert result["stored"] == result["rows"] == archs, "rows lost or duplicated"
         before, after = results
         print(f"ratio after/before: {after['rate'] / before['rate']:.1f}x (goal: >= 10,000 rows/s, "

@@ -96,7 +96,10 @@ def proxy_table(data: SpaceData, cells: pd.Index | None = None) -> pd.DataFrame:
             record[f"{_short(target)} rho"] = sign * spearman_rho(score, acc)
             record[f"{_short(target)} tau"] = sign * kendall_tau_b(score, acc)
         records.append(record)
-    return pd.DataFrame.from_records(records)
+    frame = pd.DataFrame.from_records(records)
+    for column in [c for c in frame.columns if c.endswith(" n")]:
+        frame[column] = frame[column].astype("Int64")  # a proxy missing for one dataset must not make n a float
+    return frame
 
 
 def _short(target: Target) -> str:
