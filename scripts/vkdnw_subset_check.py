@@ -1,0 +1,67 @@
+"""Whether a VKDNW row's gap comes from the head size or from the cells: VKDNW_single and VKDNW_agg on one
+fixed cell list, computed once with the 10-class head's ``vkdnw``/``vkdnw_jacov`` and once with the
+dataset's own head (100 / 120 classes), each with a 1,000-resample bootstrap 95 % interval.
+
+The 100/120-class runs of issue 13 cover a seeded 125-cell subset (``scripts/measure_proxies.sh`` and the
+note say how it was drawn); pass that list as ``--cells`` (a file of comma-separated indices).
+
+    python scripts/vkdnw_subset_check.py --store /work/stores/proxies --cells /work/stores/logs/subset125.txt
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import proxy_correlations as pc  # noqa: E402
+
+from naswot_ray.store import Store  # noqa: E402
+
+TARGETS = (("cifar10", "ori-test", 10), ("cifar100", "x-test", 100), ("ImageNet16-120", "x-test", 120))
+
+
+def bootstrap_interval(values: pd.Series, accuracy: pd.Series, rng: np.random.Generator, n: int = 1000) -> tuple[float, float]:
+    both = pd.concat([values.rename("v"), accuracy.rename("a")], axis=1, join="inner").dropna()
+    rhos = []
+    for _ in range(n):
+        sample = both.iloc[rng.integers(0, len(both), len(both))]
+        rhos.append(sample["v"].rank().corr(sample["a"].rank()))
+    low, high = np.percentile(rhos, [2.5, 97.5])
+    return float(low), float(high)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--store", required=True)
+    parser.add_argument("--cells", required=True, help="file with comma-separated architecture indices")
+    args = parser.parse_args(argv)
+    scores, accuracies = pc.load(Store(args.store))
+    cells = pd.Index([int(i) for i in Path(args.cells).read_text().strip().split(",")])
+    rng = np.random.default_rng(0)
+    for dataset, split, classes in TARGETS:
+        accuracy = accuracies[(accuracies["dataset"] == dataset) & (accuracies["split"] == split)] \
+            .set_index("arch_index")["accuracy"]
+        for head in sorted({10, classes}):
+            # only this head's VKDNW rows, so metric_values cannot fall back to another head
+            chosen = scores[~(scores["metric"].isin(["vkdnw", "vkdnw_jacov"]) & (scores["num_classes"] != head))]
+            aggregates = pc.aggregates(chosen, head, cells)
+            parts = []
+            for name in ("vkdnw_single", "vkdnw_agg"):
+                if name not in aggregates:
+                    parts.append(f"{name}: not scored with this head")
+                    continue
+                rho, _tau, n = pc.correlate(aggregates[name], accuracy)
+                low, high = bootstrap_interval(aggregates[name], accuracy, rng)
+                parts.append(f"{name} {rho:.3f} [{low:.3f}, {high:.3f}] n={n}")
+            print(f"{dataset:15s} head {head:3d}: " + " | ".join(parts))
+
+
+if __name__ == "__main__":
+    main()
