@@ -53,3 +53,23 @@ def test_the_tables_script_on_two_stores(tmp_path: Path, capsys: pytest.CaptureF
     assert set(rows.N) == {10, 100} and (rows.pool == N).all() and set(rows.dataset) == {"cifar10", "cifar100",
                                                                                              "ImageNet16-120"}
     assert "## 2. Ensembles: chosen on 60 cells, reported on the other 60" in printed
+
+
+def test_leave_out_keeps_a_proxy_out_of_the_search_only(tmp_path: Path) -> None:
+    space = get_space("nb201")
+    rng = np.random.default_rng(6)
+    acc = rng.uniform(40, 94, N)
+    store = accuracy_store(tmp_path, {"cifar10:ori-test:200": acc, "cifar100:x-test:200": acc - 20,
+                                      "ImageNet16-120:x-test:200": acc / 2}, name="s")
+    archs = [space.arch(i) for i in range(N)]
+    for name, noise in (("meco", 1.0), ("zico", 12.0), ("epe_nas", 12.0)):  # meco alone is near-perfect
+        write_scores(store, space="nb201", indices=range(N), archs=archs, values=acc + rng.normal(scale=noise, size=N),
+                     metric=name, mode="default")
+    out = tmp_path / "tables"
+    _load_script().main(["--store", store.root, "--out", str(out), "--top", "3", "--no-search", "--leave-out", "meco"])
+    assert "meco" in set(pd.read_csv(out / "proxies.csv").proxy)  # table 1 still lists it
+    chosen = pd.read_csv(out / "ensembles_chosen.csv")
+    assert len(chosen) and not chosen.ensemble.str.contains("meco").any()
+    assert "left out by --leave-out: meco" in (out / "report.md").read_text()
+    with pytest.raises(SystemExit, match="--leave-out 'mecco': not a proxy in these stores; valid: epe_nas, meco, zico"):
+        _load_script().main(["--store", store.root, "--out", str(tmp_path / "t2"), "--no-search", "--leave-out", "mecco"])
