@@ -64,7 +64,8 @@ def measure(label: str, root: Path, archs: int, scorers: int, cpus: float, write
     rate, band_rows, band_seconds = sustained_rate(samples, summary.rows_written, scorers)
     return {"label": label, "archs": archs, "rows": summary.rows_written, "stored": stored,
             "wall": summary.wall_seconds, "rate": rate, "band_rows": band_rows, "band_seconds": band_seconds,
-            "driver_cpu_us_per_row": driver_cpu / max(summary.rows_written, 1) * 1e6, "whole_run_rate": summary.rows_written / summary.wall_seconds}
+            "driver_cpu_us_per_row": driver_cpu / max(summary.rows_written, 1) * 1e6,
+            "whole_run_rate": summary.rows_written / summary.wall_seconds}
 
 
 def sustained_rate(samples: list[tuple[float, int, int]], total: int, scorers: int) -> tuple[float, int, float]:
@@ -114,7 +115,8 @@ def main() -> None:
     ray.init(address="local", num_cpus=int(args.ray_cpus), include_dashboard=False, log_to_driver=False)
     try:
         print(f"{args.scorers} scorers x {cpus:g} CPU on a {args.ray_cpus:g}-CPU Ray ({os.cpu_count()} cores here), "
-              f"chunks: before {args.chunk}, after {args.after_chunk or 'adaptive'}, test-only metric zero_cost over test_counting")
+              f"chunks: before {args.chunk}, after {args.after_chunk or 'adaptive'}, "
+              "test-only metric zero_cost over test_counting")
         results = []
         for label, archs, path, chunk in (("before", args.before_archs, "driver", args.chunk),
                                           ("after", args.after_archs, "auto", args.after_chunk)):
@@ -124,7 +126,8 @@ def main() -> None:
             print(f"{label:6s} ({'driver writes every row' if path == 'driver' else 'scorers write, sampler publishes'}): "
                   f"{result['rows']:,} rows ({result['stored']:,} stored), sustained {result['rate']:,.0f} rows/s "
                   f"({band(result)}), "
-                  f"whole run {result['whole_run_rate']:,.0f} rows/s in {result['wall']:.1f} s; driver process CPU over the whole run "
+                  f"whole run {result['whole_run_rate']:,.0f} rows/s in {result['wall']:.1f} s; "
+                  "driver process CPU over the whole run "
                   f"{result['driver_cpu_us_per_row']:.1f} us/row (one core's worth: "
                   f"{1e6 / result['driver_cpu_us_per_row']:,.0f} rows/s)")
             assert result["stored"] == result["rows"] == archs, "rows lost or duplicated"

@@ -32,19 +32,27 @@ score() {  # score NAME ARGS...: one score-all run, retried (it resumes) when th
     echo "== $name FAILED after $ATTEMPTS attempts: $(date -Is)" | tee -a "$LOGS/$name.log"
 }
 
+# the 1,000 cells every step scores (what score-all --space nb201 --limit 1000 --seed 1 draws)
+cells1000() {
+    .venv/bin/python -c "
+from naswot_ray.data import BatchSpec
+from naswot_ray.engine.job import ScoreJob
+job = ScoreJob(space='nb201', metrics=['params'], batch=BatchSpec('random'), store='x', limit=1000, seed=1)
+print(','.join(str(i) for i in job.requested_indices()))"
+}
+
 # VKDNW with 100/120-class heads costs ~10x its 10-class run: a seeded 250-cell subset of the 1,000, drawn
 # from those in VKDNW's 9,445-cell set (no dead branches), where its published rows are defined
 subset250() {
     .venv/bin/python -c "
+import sys
 import numpy as np
-from naswot_ray.engine.job import ScoreJob
-from naswot_ray.data import BatchSpec
 from naswot_ray.spaces import get_space
 from naswot_ray.spaces.nb201.cell import is_dead_branch_free, parse_cell
 space = get_space('nb201')
-cells = ScoreJob(space='nb201', metrics=['params'], batch=BatchSpec('random'), store='x', limit=1000, seed=1).requested_indices()
+cells = [int(i) for i in sys.argv[1].split(',')]
 valid = [i for i in cells if is_dead_branch_free(parse_cell(space.arch(i)))]
-print(','.join(str(i) for i in sorted(np.random.default_rng(250).choice(valid, 250, replace=False).tolist())))"
+print(','.join(str(i) for i in sorted(np.random.default_rng(250).choice(valid, 250, replace=False).tolist())))" "$(cells1000)"
 }
 
 # what issue 13's note measured with two shared cores: VKDNW at 100/120 classes on a seeded 125 of the 250
@@ -59,11 +67,9 @@ print(','.join(str(i) for i in sorted(np.random.default_rng(125).choice(cells, 1
 swap_extra250() {
     .venv/bin/python -c "
 import numpy as np, sys
-from naswot_ray.engine.job import ScoreJob
-from naswot_ray.data import BatchSpec
-cells = ScoreJob(space='nb201', metrics=['params'], batch=BatchSpec('random'), store='x', limit=1000, seed=1).requested_indices()
-rest = sorted(set(cells) - {int(i) for i in sys.argv[1].split(',')})
-print(','.join(str(i) for i in sorted(np.random.default_rng(500).choice(rest, 250, replace=False).tolist())))" "$(subset250)"
+rest = sorted({int(i) for i in sys.argv[1].split(',')} - {int(i) for i in sys.argv[2].split(',')})
+print(','.join(str(i) for i in sorted(np.random.default_rng(500).choice(rest, 250, replace=False).tolist())))" \
+        "$(cells1000)" "$(subset250)"
 }
 
 for step in "$@"; do

@@ -17,10 +17,10 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from scipy import stats
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
+from naswot_ray.analysis.stats import spearman_rho  # noqa: E402
 from naswot_ray.metrics.swap_reg import size_prior  # noqa: E402
 from naswot_ray.store import Store  # noqa: E402
 
@@ -44,7 +44,8 @@ def main(argv: list[str] | None = None) -> None:
         GROUP BY ALL""").df()
     if frame.empty:
         sys.exit(f"no nb201 swap scores joined with 200-epoch accuracies in {args.store}")
-    print(f"{frame.arch_index.nunique()} cells with swap scores; Spearman rho of swap * exp(-(params/1e3 - mu)^2 / sigma)")
+    print(f"{frame.arch_index.nunique()} cells with swap scores; "
+          "Spearman rho of swap * exp(-(params/1e3 - mu)^2 / sigma)")
     print(f"{'mu':>7} {'sigma':>9}  " + "  ".join(f"{d:>15}" for d, _ in TARGETS))
     rows = [(None, None)] + [(mu, sigma) for mu in MUS for sigma in SIGMAS]
     for mu, sigma in rows:
@@ -53,7 +54,7 @@ def main(argv: list[str] | None = None) -> None:
             part = frame[frame.dataset == dataset]
             score = part.swap.to_numpy() if mu is None else np.array(
                 [v * size_prior(int(p), mu, sigma) for v, p in zip(part.swap, part.params)])
-            cells.append(f"{stats.spearmanr(score, part.accuracy.to_numpy())[0]:15.3f}")
+            cells.append(f"{spearman_rho(score, part.accuracy.to_numpy()):15.3f}")
         label = f"{'(swap)':>7} {'':>9}" if mu is None else f"{mu:7.0f} {sigma:9.2g}"
         marker = "  <- swap_reg's defaults" if (mu, sigma) == DEFAULT else ""
         print(f"{label}  " + "  ".join(cells) + marker)

@@ -14,7 +14,6 @@ import argparse
 import sys
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
@@ -22,19 +21,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import proxy_correlations as pc  # noqa: E402
 
+from naswot_ray.analysis.stats import bootstrap_ci, spearman_rho  # noqa: E402
 from naswot_ray.store import Store  # noqa: E402
 
 TARGETS = (("cifar10", "ori-test", 10), ("cifar100", "x-test", 100), ("ImageNet16-120", "x-test", 120))
 
 
-def bootstrap_interval(values: pd.Series, accuracy: pd.Series, rng: np.random.Generator, n: int = 1000) -> tuple[float, float]:
+def rho_with_interval(values: pd.Series, accuracy: pd.Series) -> tuple[float, float, float, int]:
+    """Spearman rho and its 95 % bootstrap interval (``analyze --ci bootstrap``'s estimator, 1,000
+    resamples, seed 0) over the cells both have."""
     both = pd.concat([values.rename("v"), accuracy.rename("a")], axis=1, join="inner").dropna()
-    rhos = []
-    for _ in range(n):
-        sample = both.iloc[rng.integers(0, len(both), len(both))]
-        rhos.append(sample["v"].rank().corr(sample["a"].rank()))
-    low, high = np.percentile(rhos, [2.5, 97.5])
-    return float(low), float(high)
+    score, acc = both["v"].to_numpy(dtype=float), both["a"].to_numpy(dtype=float)
+    _tau_ci, (low, high) = bootstrap_ci(score, acc, resamples=1000, seed=0)
+    return spearman_rho(score, acc), low, high, len(both)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -44,7 +43,6 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     scores, accuracies = pc.load(Store(args.store))
     cells = pd.Index([int(i) for i in Path(args.cells).read_text().strip().split(",")])
-    rng = np.random.default_rng(0)
     for dataset, split, classes in TARGETS:
         accuracy = accuracies[(accuracies["dataset"] == dataset) & (accuracies["split"] == split)] \
             .set_index("arch_index")["accuracy"]
@@ -57,8 +55,7 @@ def main(argv: list[str] | None = None) -> None:
                 if name not in aggregates:
                     parts.append(f"{name}: not scored with this head")
                     continue
-                rho, _tau, n = pc.correlate(aggregates[name], accuracy)
-                low, high = bootstrap_interval(aggregates[name], accuracy, rng)
+                rho, low, high, n = rho_with_interval(aggregates[name], accuracy)
                 parts.append(f"{name} {rho:.3f} [{low:.3f}, {high:.3f}] n={n}")
             print(f"{dataset:15s} head {head:3d}: " + " | ".join(parts))
 

@@ -67,7 +67,7 @@ class RunSummary:
     start_failures: list[str] = field(default_factory=list)
     #: scorers added while running because the cluster grew
     joined: int = 0
-    #: scorers that have delivered at least one report (kept current for ``on_progress`` callers)
+    #: scorers (current generation) that have delivered at least one report
     scorers_working: int = 0
     #: error rows the driver wrote for abandoned architectures (not part of any published lease)
     failed_outside_leases: int = 0
@@ -219,6 +219,7 @@ def _execute(job: ScoreJob, batch: Batch, store: Store, plan: RunPlan, run_id: s
                         inflight[_work(slot, sampler, job)] = slot
                     continue
                 pool.worked(slot)
+                summary.scorers_working = sum(1 for s in pool.slots if s.worked)
                 _take_report(report, slot, writer, summary, progress)
                 if report.retire is not None:
                     pool.retire(slot, report.retire)
@@ -228,7 +229,6 @@ def _execute(job: ScoreJob, batch: Batch, store: Store, plan: RunPlan, run_id: s
                 else:
                     inflight[_work(slot, sampler, job)] = slot
                 if on_progress is not None:
-                    summary.scorers_working = sum(1 for s in pool.slots if s.worked)
                     on_progress(summary)
             if time.monotonic() - last_poll >= CLUSTER_POLL_SECONDS:
                 last_poll = time.monotonic()

@@ -11,7 +11,7 @@ metric alone would compute it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 SHARED_KEY = "shared"
@@ -24,10 +24,10 @@ class SharedPasses:
     what the other requested metrics will read from it (and nothing for metrics nobody asked for).
     """
 
-    def __init__(self, requested: Mapping[str, dict] | Iterable[tuple[str, dict]] = ()) -> None:
+    def __init__(self, requested: Mapping[str, dict] | None = None) -> None:
         # the options are read, never changed: the worker passes the same per-run mapping for every
         # architecture instead of copying each metric's options again per architecture
-        self.requested: dict[str, dict] = dict(requested)
+        self.requested: dict[str, dict] = dict(requested or {})
         self._results: dict[tuple, Any] = {}
         #: how many times each key was computed (tests check a shared pass runs once)
         self.computed: dict[tuple, int] = {}

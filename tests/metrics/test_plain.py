@@ -33,7 +33,7 @@ def test_value_by_hand() -> None:
 
 def test_reads_zicos_first_batch_when_both_are_requested() -> None:
     model, x, y = _case()
-    shared = SharedPasses([("zico", {"batch_size": 2, "batches": 2}), ("plain", {"batch_size": 2})])
+    shared = SharedPasses({"zico": {"batch_size": 2, "batches": 2}, "plain": {"batch_size": 2}})
     batch = make_batch(x, y)
     alone = make_ctx(lambda: model)
     alone.options = {"batch_size": 2}

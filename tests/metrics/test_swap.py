@@ -53,7 +53,7 @@ def test_regularised_value_and_shared_count() -> None:
     assert size_prior(2500, 1.5, 2.0) == pytest.approx(math.exp(-0.5))
     model = nn.Sequential(nn.Conv2d(1, 1, 1, bias=False), nn.ReLU())  # one parameter: P_k = 0.001
     batch = make_batch(torch.tensor([[1.0, -1.0, 2.0, 3.0], [1.0, 1.0, -1.0, 5.0]]).reshape(2, 1, 1, 4))
-    shared = SharedPasses([("swap", {}), ("swap_reg", {})])
+    shared = SharedPasses({"swap": {}, "swap_reg": {}})
     values = {}
     for name, options in (("swap", {}), ("swap_reg", {"mu": 0.001, "sigma": 1.0})):
         ctx = _ctx(model, **options)
