@@ -195,6 +195,21 @@ def bootstrap_ci(score: np.ndarray, accuracy: np.ndarray, *, resamples: int, see
     return _percentiles(taus), _percentiles(rhos)
 
 
+def paired_rho_difference_ci(first: np.ndarray, second: np.ndarray, accuracy: np.ndarray, *, resamples: int,
+                             seed: int) -> tuple[float, tuple[float, float]]:
+    """rho(first) - rho(second) against the same ``accuracy``, with a paired percentile 95 % interval.
+
+    Two scores measured on the same cells share their sampling error: resampling the cells once per replicate
+    for both (paired) gives the interval of the *difference*, which is much narrower than comparing two
+    separate intervals. It says whether one ranking beats another by more than the choice of cells.
+    """
+    rng = np.random.default_rng(seed)
+    picks = rng.integers(0, len(accuracy), size=(resamples, len(accuracy)))
+    ys = accuracy[picks]
+    differences = spearman_rows(first[picks], ys) - spearman_rows(second[picks], ys)
+    return spearman_rho(first, accuracy) - spearman_rho(second, accuracy), _percentiles(differences)
+
+
 def _percentiles(values: np.ndarray) -> tuple[float, float]:
     finite = values[np.isfinite(values)]
     if finite.size == 0:
@@ -204,4 +219,4 @@ def _percentiles(values: np.ndarray) -> tuple[float, float]:
 
 
 __all__ = ["PROTOCOLS", "CI_METHODS", "Selection", "Correlation", "select_all", "select_paper", "correlate",
-           "kendall_tau_b", "spearman_rho", "spearman_rows", "top_fraction_precision", "bootstrap_ci", "fisher_ci"]
+           "kendall_tau_b", "spearman_rho", "spearman_rows", "top_fraction_precision", "bootstrap_ci", "paired_rho_difference_ci", "fisher_ci"]

@@ -7,7 +7,8 @@
    (``naswot_ray.analysis.ensemble_search``) sees the selection half only and ranks candidates by mean rho
    over the three datasets; the best ensemble, the best single proxy (chosen the same way) and the
    published aggregates (VKDNW_agg, AZ-NAS, VKDNW_single) are then measured on the held-out half, on the
-   cells every one of them covers (the same cells), per dataset.
+   cells every one of them covers (the same cells), per dataset, with the best ensemble's margin over
+   each and a paired bootstrap interval of that margin (whether a win is more than the choice of cells).
 3. Table-2 rows: NASWOT Algorithm 1 (N = 10, 100; ``--runs`` runs) with NASWOT, the best single proxy
    and the best ensemble as the score, candidates drawn with ``--within-scored`` from the cells scored by
    every proxy used (a store holding only those cells' scores), each dataset's column from the search
@@ -17,7 +18,7 @@ No trained accuracy enters any ensemble's value; accuracies only choose among ca
 selection half. Usage (several stores are read as one; accuracies come from the first that has them):
 
     python scripts/ensemble_tables.py --store /work/stores/proxies --store /work/stores/old-proxies \\
-        --out /tmp/issue13-tables [--seed 1] [--runs 500] [--top 5] [--no-search]
+        --out /tmp/issue13-tables [--seed 1] [--runs 500] [--top 5] [--no-search] [--leave-out P] [--cells F]
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ sys.path.insert(0, str(ROOT))
 from naswot_ray.analysis.ensemble_search import auto_ensembles  # noqa: E402
 from naswot_ray.analysis.ensembles import SpaceData, Target, evaluate_on, resolved_members, space_data  # noqa: E402
 from naswot_ray.analysis.join import Filters, load_joined  # noqa: E402
-from naswot_ray.analysis.stats import kendall_tau_b, spearman_rho  # noqa: E402
+from naswot_ray.analysis.stats import kendall_tau_b, paired_rho_difference_ci, spearman_rho  # noqa: E402
 from naswot_ray.ensembles import PRESETS, Spec, Term, parse_spec  # noqa: E402
 from naswot_ray.ensembles.variants import DATASET_CLASSES  # noqa: E402
 from naswot_ray.errors import InputError  # noqa: E402
@@ -121,10 +122,14 @@ def best_single(data: SpaceData, selection: pd.Index) -> Spec | None:
     return Spec("ranksum", (Term(str(table.loc[mean.idxmax(), "proxy"])),))
 
 
-def compare_held_out(data: SpaceData, named: dict[str, Spec], held_out: pd.Index) -> pd.DataFrame:
+def compare_held_out(data: SpaceData, named: dict[str, Spec], held_out: pd.Index, *, seed: int = 1,
+                     resamples: int = 1000) -> pd.DataFrame:
     """Per dataset: every named ensemble's rho and tau on the held-out cells all of them cover (pool-relative
-    aggregates are evaluated on exactly that pool), and each one's rho on its own held-out pool."""
+    aggregates are evaluated on exactly that pool), each one's rho on its own held-out pool, and how far the
+    first named one (the search's best) is above it on the same cells, with a paired bootstrap 95 % interval:
+    "beats" means more than the choice of cells only where that interval is above zero."""
     records = []
+    first = next(iter(named))
     for target in TARGETS:
         pools = {}
         for name, spec in named.items():
@@ -140,17 +145,22 @@ def compare_held_out(data: SpaceData, named: dict[str, Spec], held_out: pd.Index
         for index in pools.values():
             common = common.intersection(index)
         accuracy = data.accuracy[target]
+        same = {name: evaluate_on(data, named[name], target, common) for name in pools}
         for name, spec in named.items():
             if name not in pools:
                 records.append({"dataset": target.dataset, "ensemble": name, "n_same": 0})
                 continue
-            same = evaluate_on(data, spec, target, common)
+            values, truth = same[name].to_numpy(), accuracy.loc[same[name].index].to_numpy()
             own = evaluate_on(data, spec, target, held_out)
-            records.append({
-                "dataset": target.dataset, "ensemble": name, "definition": _definition(spec), "n_same": len(same),
-                "rho_same": spearman_rho(same.to_numpy(), accuracy.loc[same.index].to_numpy()),
-                "tau_same": kendall_tau_b(same.to_numpy(), accuracy.loc[same.index].to_numpy()),
-                "n_own": len(own), "rho_own": spearman_rho(own.to_numpy(), accuracy.loc[own.index].to_numpy())})
+            record = {
+                "dataset": target.dataset, "ensemble": name, "definition": _definition(spec), "n_same": len(values),
+                "rho_same": spearman_rho(values, truth), "tau_same": kendall_tau_b(values, truth),
+                "n_own": len(own), "rho_own": spearman_rho(own.to_numpy(), accuracy.loc[own.index].to_numpy())}
+            if first in same:
+                best = same[first].loc[same[name].index].to_numpy()
+                difference, (lo, hi) = paired_rho_difference_ci(best, values, truth, resamples=resamples, seed=seed)
+                record.update({"first_minus": difference, "first_minus_lo": lo, "first_minus_hi": hi})
+            records.append(record)
     frame = pd.DataFrame.from_records(records)
     for column in ("n_same", "n_own"):  # counts, printed without decimals
         if column in frame:
@@ -173,6 +183,18 @@ def cells_scored_by_all(data: SpaceData, specs: list[Spec]) -> pd.Index:
             for variant in members.values():
                 common = common.intersection(variant.scores.index)
     return common.sort_values()
+
+
+def read_cells(path: str) -> pd.Index:
+    """The architecture indices in ``path`` (comma- or whitespace-separated); a bad file is one line and a non-zero exit."""
+    try:
+        words = Path(path).read_text().replace(",", " ").split()
+        cells = pd.Index(sorted({int(word) for word in words}))
+    except (OSError, ValueError) as exc:
+        sys.exit(f"--cells: cannot read architecture indices from {path!r}: {exc}")
+    if cells.empty:
+        sys.exit(f"--cells: {path!r} names no architecture index")
+    return cells
 
 
 def restricted_store(merged: Store, cells: pd.Index, into: Path) -> Store:
@@ -254,19 +276,26 @@ def main(argv: list[str] | None = None) -> None:
                         help="A proxy (or group, e.g. az_nas) the ensemble search may not use (repeatable), e.g. "
                              "one scored on fewer cells, so the Table-2 pool keeps every scored cell; table 1 still "
                              "lists it.")
+    parser.add_argument("--cells", metavar="FILE",
+                        help="Restrict every table to these architecture indices (a file of comma-separated "
+                             "integers), e.g. the cells where a costly proxy exists, so the search may use it.")
     args = parser.parse_args(argv)
     try:  # checked before anything is written; a group name (az_nas) leaves out each of its members
         left_out = parse_metric_list(",".join(args.leave_out)) if args.leave_out else []
     except InputError as exc:
         sys.exit(f"--leave-out: {exc}")
+    only = read_cells(args.cells) if args.cells else None
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     merged = merged_store(args.store, out / "merged-store")
+    if only is not None:
+        merged = restricted_store(merged, only, out / "cells-store")
     joined = load_joined(merged, Filters(spaces=["nb201"], datasets=[t.dataset for t in TARGETS],
                                          splits=sorted({t.split for t in TARGETS}), epochs=[200]))
     data = space_data(joined)["nb201"]
-    report = [f"# Issue 13 tables (stores: {', '.join(args.store)}; seed {args.seed})", ""]
+    report = [f"# Issue 13 tables (stores: {', '.join(args.store)}; seed {args.seed}"
+              + (f"; only the {len(only)} cells of {args.cells}" if only is not None else "") + ")", ""]
 
     table = proxy_table(data)
     table.to_csv(out / "proxies.csv", index=False, float_format="%.6f")
@@ -287,7 +316,7 @@ def main(argv: list[str] | None = None) -> None:
     chosen = pd.DataFrame([{"rank": k + 1, "ensemble": f.spec.label, "selection mean rho": f.selection_rho,
                             **{f"selection {t}": r for t, r in f.per_target.items()}} for k, f in enumerate(found)])
     chosen.to_csv(out / "ensembles_chosen.csv", index=False, float_format="%.6f")
-    compared = compare_held_out(data, named, split.held_out)
+    compared = compare_held_out(data, named, split.held_out, seed=args.seed)
     compared.to_csv(out / "ensembles_held_out.csv", index=False, float_format="%.6f")
     report += [f"## 2. Ensembles: chosen on {len(split.selection)} cells, reported on the other {len(split.held_out)} "
                f"(seeded split, seed {args.seed})", "",
@@ -296,7 +325,9 @@ def main(argv: list[str] | None = None) -> None:
                + (f"; left out by --leave-out: {', '.join(left_out)}" if left_out else ""),
                "", _markdown(chosen), "",
                "Held-out half; `_same` = on the held-out cells every listed ensemble covers, `_own` = on all the "
-               "held-out cells it covers:", "", _markdown(compared), ""]
+               "held-out cells it covers; `first_minus` = searched #1's rho minus this row's on the same cells, "
+               "with a paired bootstrap 95 % interval (`_lo`, `_hi`; 1,000 resamples): above zero = a win beyond "
+               "the choice of cells:", "", _markdown(compared), ""]
     published = pd.DataFrame([{"aggregate": k, "C10 rho": v[0], "C100 rho": v[1], "IN16 rho": v[2]}
                               for k, v in PUBLISHED.items()])
     report += ["Published (spec section 11):", "", _markdown(published), ""]

@@ -7,7 +7,8 @@ import pytest
 from scipy import stats
 
 from naswot_ray.analysis.kendall import kendall_tau_b_rows
-from naswot_ray.analysis.stats import (bootstrap_ci, correlate, fisher_ci, select_all, select_paper, top_fraction_precision)
+from naswot_ray.analysis.stats import (bootstrap_ci, correlate, fisher_ci, paired_rho_difference_ci, select_all, select_paper,
+                                       top_fraction_precision)
 
 
 def _reference_paper_tau(acc: np.ndarray, scores: np.ndarray, seed: int, nb101: bool = False) -> float:
@@ -112,3 +113,15 @@ def test_intervals_cover_the_estimate_and_agree_at_moderate_n() -> None:
     assert bootstrap_ci(scores, acc, resamples=50, seed=5) == bootstrap_ci(scores, acc, resamples=50, seed=5)
     assert correlate(selection, ci="auto").ci_method == "bootstrap"
     assert np.isnan(fisher_ci(1.0, 100, 0.437, 4)[0])
+
+
+def test_a_paired_difference_separates_a_better_score_and_not_a_relabelled_one() -> None:
+    rng = np.random.default_rng(3)
+    acc = rng.uniform(0, 100, 300)
+    good, poor = acc + rng.normal(scale=10, size=300), acc + rng.normal(scale=60, size=300)
+    difference, (lo, hi) = paired_rho_difference_ci(good, poor, acc, resamples=300, seed=4)
+    assert 0 < lo < difference < hi  # clearly better: the whole interval is above zero
+    same, (lo, hi) = paired_rho_difference_ci(good, good * 2 + 1, acc, resamples=300, seed=4)
+    assert same == 0 and lo == hi == 0  # a monotone relabelling ranks identically in every replicate
+    _, (lo, hi) = paired_rho_difference_ci(poor, good, acc, resamples=300, seed=4)
+    assert hi < 0
