@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The issue-13 measurements: score the same 1,000 random NB201 cells (--limit 1000 --seed 1) with each
 # proxy's protocol into one store. One scorer, niced: this machine is shared. Heads have the dataset's class
-# count (10 / 100 / 120) where a proxy reads logits; VKDNW and its jacov at 100/120 classes run on a seeded
-# 125-cell part of VKDNW's 250-cell subset (see subset125, subset250), the NASLib predictors at 100/120 classes are a separate, optional step.
+# count (10 / 100 / 120) where a proxy reads logits; VKDNW and its jacov at 100/120 classes run on VKDNW's
+# seeded 250-cell subset (see subset250; step vkdnw-half does its first 125, subset125, alone), the NASLib
+# predictors at 100/120 classes are a separate, optional step.
 # Usage:
 #   scripts/measure_proxies.sh STEP [STEP...]     (steps below; each is resumable: rerunning skips stored keys)
 # Output: $STORE (default /work/stores/proxies), one log per step in $LOGS.
@@ -55,8 +56,8 @@ valid = [i for i in cells if is_dead_branch_free(parse_cell(space.arch(i)))]
 print(','.join(str(i) for i in sorted(np.random.default_rng(250).choice(valid, 250, replace=False).tolist())))" "$(cells1000)"
 }
 
-# what issue 13's note measured with two shared cores: VKDNW at 100/120 classes on a seeded 125 of the 250
-# (about 20 s a cell at 100 classes here), SWAP on the 250 plus a seeded 250 others (500 in all)
+# VKDNW at 100/120 classes costs about 20 s a cell here: a seeded 125 of the 250 was measured first
+# (step vkdnw-half, resumable into vkdnw-big); SWAP runs on the 250 plus a seeded 250 others (500 in all)
 subset125() {
     .venv/bin/python -c "
 import numpy as np, sys
@@ -84,11 +85,13 @@ for step in "$@"; do
         zico-big)   for k in 100 120; do score zico-$k --metrics zico --num-classes $k --limit 1000; done ;;
         naslib-big) for k in 100 120; do score naslib-$k --metrics plain,epe_nas --num-classes $k --limit 1000; done ;;
         vkdnw)      score vkdnw-10 --metrics vkdnw,vkdnw_jacov --num-classes 10 --limit 1000 ;;
-        vkdnw-big)  idx=$(subset125)
+        vkdnw-half) idx=$(subset125)
                     for k in 100 120; do score vkdnw-$k --metrics vkdnw,vkdnw_jacov --num-classes $k --indices "$idx"; done ;;
+        vkdnw-big)  idx=$(subset250)
+                    for k in 100 120; do score vkdnw-$k-250 --metrics vkdnw,vkdnw_jacov --num-classes $k --indices "$idx"; done ;;
         swap)       score swap --metrics swap,swap_reg --limit 1000 ;;
         swap-500)   score swap-500 --metrics swap,swap_reg --indices "$(subset250),$(swap_extra250)" ;;
-        *) echo "unknown step $step; valid: az az-clean sizes zen meco meco-opt zico zico-big naslib-big vkdnw vkdnw-big swap swap-500" >&2
+        *) echo "unknown step $step; valid: az az-clean sizes zen meco meco-opt zico zico-big naslib-big vkdnw vkdnw-half vkdnw-big swap swap-500" >&2
            exit 2 ;;
     esac
 done
