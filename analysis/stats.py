@@ -219,4 +219,5 @@ def _percentiles(values: np.ndarray) -> tuple[float, float]:
 
 
 __all__ = ["PROTOCOLS", "CI_METHODS", "Selection", "Correlation", "select_all", "select_paper", "correlate",
-           "kendall_tau_b", "spearman_rho", "spearman_rows", "top_fraction_precision", "bootstrap_ci", "paired_rho_difference_ci", "fisher_ci"]
+           "kendall_tau_b", "spearman_rho", "spearman_rows", "top_fraction_precision", "bootstrap_ci",
+           "paired_rho_difference_ci", "fisher_ci"]

@@ -131,27 +131,28 @@ def compare_held_out(data: SpaceData, named: dict[str, Spec], held_out: pd.Index
     records = []
     first = next(iter(named))
     for target in TARGETS:
-        pools = {}
+        own_values = {}  # each ensemble on all the held-out cells it covers
         for name, spec in named.items():
             try:
                 values = evaluate_on(data, spec, target, held_out)
             except InputError:  # a member name that is ambiguous in this store: left out of the comparison
                 values = None
             if values is not None and len(values) >= 3:
-                pools[name] = values.index
-        if not pools:
+                own_values[name] = values
+        if not own_values:
             continue
         common = held_out
-        for index in pools.values():
-            common = common.intersection(index)
+        for values in own_values.values():
+            common = common.intersection(values.index)
         accuracy = data.accuracy[target]
-        same = {name: evaluate_on(data, named[name], target, common) for name in pools}
+        # evaluated again on the common cells, not sliced: pool-relative aggregates depend on the pool
+        same = {name: evaluate_on(data, named[name], target, common) for name in own_values}
         for name, spec in named.items():
-            if name not in pools:
+            if name not in own_values:
                 records.append({"dataset": target.dataset, "ensemble": name, "n_same": 0})
                 continue
             values, truth = same[name].to_numpy(), accuracy.loc[same[name].index].to_numpy()
-            own = evaluate_on(data, spec, target, held_out)
+            own = own_values[name]
             record = {
                 "dataset": target.dataset, "ensemble": name, "definition": _definition(spec), "n_same": len(values),
                 "rho_same": spearman_rho(values, truth), "tau_same": kendall_tau_b(values, truth),
@@ -186,7 +187,9 @@ def cells_scored_by_all(data: SpaceData, specs: list[Spec]) -> pd.Index:
 
 
 def read_cells(path: str) -> pd.Index:
-    """The architecture indices in ``path`` (comma- or whitespace-separated); a bad file is one line and a non-zero exit."""
+    """The architecture indices in ``path`` (comma- or whitespace-separated).
+
+    A file that cannot be read is one line and a non-zero exit, before anything is written."""
     try:
         words = Path(path).read_text().replace(",", " ").split()
         cells = pd.Index(sorted({int(word) for word in words}))
@@ -325,7 +328,7 @@ def main(argv: list[str] | None = None) -> None:
                + (f"; left out by --leave-out: {', '.join(left_out)}" if left_out else ""),
                "", _markdown(chosen), "",
                "Held-out half; `_same` = on the held-out cells every listed ensemble covers, `_own` = on all the "
-               "held-out cells it covers; `first_minus` = searched #1's rho minus this row's on the same cells, "
+               f"held-out cells it covers; `first_minus` = {next(iter(named))}'s rho minus this row's on the same cells, "
                "with a paired bootstrap 95 % interval (`_lo`, `_hi`; 1,000 resamples): above zero = a win beyond "
                "the choice of cells:", "", _markdown(compared), ""]
     published = pd.DataFrame([{"aggregate": k, "C10 rho": v[0], "C100 rho": v[1], "IN16 rho": v[2]}

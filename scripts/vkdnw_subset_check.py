@@ -22,6 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import proxy_correlations as pc  # noqa: E402
+from ensemble_tables import read_cells  # noqa: E402
 
 from naswot_ray.analysis.stats import bootstrap_ci, spearman_rho  # noqa: E402
 from naswot_ray.store import Store  # noqa: E402
@@ -43,8 +44,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--store", required=True)
     parser.add_argument("--cells", required=True, help="file with comma-separated architecture indices")
     args = parser.parse_args(argv)
+    cells = read_cells(args.cells)
     scores, accuracies = pc.load(Store(args.store))
-    cells = pd.Index([int(i) for i in Path(args.cells).read_text().strip().split(",")])
     for dataset, split, classes in TARGETS:
         accuracy = accuracies[(accuracies["dataset"] == dataset) & (accuracies["split"] == split)] \
             .set_index("arch_index")["accuracy"]

@@ -219,7 +219,7 @@ def _execute(job: ScoreJob, batch: Batch, store: Store, plan: RunPlan, run_id: s
                         inflight[_work(slot, sampler, job)] = slot
                     continue
                 pool.worked(slot)
-                summary.scorers_working = sum(1 for s in pool.slots if s.worked)
+                summary.scorers_working = pool.working
                 _take_report(report, slot, writer, summary, progress)
                 if report.retire is not None:
                     pool.retire(slot, report.retire)

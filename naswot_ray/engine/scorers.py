@@ -122,6 +122,8 @@ class ScorerPool:
         self.every_actor: list = []
         self.started = time.monotonic()
         self.ever_worked = False
+        #: slots whose current scorer has reported (kept as slots change, not recounted per report)
+        self.working = 0
         self.last_note = 0.0
         self.replacements = 0
 
@@ -152,6 +154,8 @@ class ScorerPool:
 
     # -- outcomes -------------------------------------------------------------------------------
     def worked(self, slot: Slot) -> None:
+        if not slot.worked:
+            self.working += 1
         slot.worked = True
         slot.start_failures = 0
         self.ever_worked = True
@@ -173,6 +177,8 @@ class ScorerPool:
             self.note(f"retired {slot.retired}")
             return None
         slot.generation += 1
+        if slot.worked:
+            self.working -= 1
         slot.worked = False
         slot.started_at = time.monotonic()
         slot.actor = self._new_actor(slot.name)

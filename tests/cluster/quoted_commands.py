@@ -331,6 +331,45 @@ def option_mentions(text: str, name: str) -> list[tuple[str, str]]:
     return mentions
 
 
+SCRIPT_PATH = re.compile(r"(?<![\w/.-])((?:scripts|benchmarks)/[\w-]+\.py)")
+QUOTED_OPTION = re.compile(r"""["'](--[A-Za-z][\w-]*)["']""")
+
+
+def script_options(paragraph: str) -> set[str]:
+    """Options that the repository scripts named in ``paragraph`` declare (quoted strings in their source).
+
+    Prose about ``scripts/ensemble_tables.py`` may name that script's own options; they are checked against
+    the script, not against naswot-ray's commands. A named script that does not exist fails the check.
+    """
+    options: set[str] = set()
+    for script in SCRIPT_PATH.findall(paragraph):
+        path = REPO / script
+        if not path.is_file():
+            raise CommandError(f"names {script}, which does not exist")
+        options |= set(QUOTED_OPTION.findall(path.read_text()))
+    return options
+
+
+def paragraph_at(lines: list[str], number: int) -> str:
+    """The blank-line-delimited paragraph holding 1-based line ``number``."""
+    start = end = number - 1
+    while start > 0 and lines[start - 1].strip():
+        start -= 1
+    while end + 1 < len(lines) and lines[end + 1].strip():
+        end += 1
+    return "\n".join(lines[start : end + 1])
+
+
+def unknown_option_mentions(text: str, name: str) -> list[str]:
+    """``source: option`` for every option named on its own in ``text`` that neither a naswot-ray command
+    nor a script named in the same paragraph has."""
+    known = all_naswot_options()
+    lines = text.splitlines()
+    return sorted({f"{where}: {option}" for where, option in option_mentions(text, name)
+                   if option not in known
+                   and option not in script_options(paragraph_at(lines, int(where.rsplit(":", 1)[1])))})
+
+
 # -- checking commands --------------------------------------------------------------------------
 
 def naswot_app() -> click.Group:

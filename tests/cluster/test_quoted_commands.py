@@ -14,7 +14,6 @@ from tests.cluster.quoted_commands import (
     REPO,
     CommandError,
     Quoted,
-    all_naswot_options,
     check,
     cluster_files,
     commands_in_dockerfile,
@@ -26,6 +25,7 @@ from tests.cluster.quoted_commands import (
     needs_cluster_files,
     option_mentions,
     simple_commands,
+    unknown_option_mentions,
     unwrap,
 )
 
@@ -75,8 +75,7 @@ def test_quoted_score_all_passes_validation_and_joins_the_cluster(quoted):
 def test_readme_options_named_on_their_own_exist():
     mentions = option_mentions(README.read_text(), "cluster/README.md")
     assert mentions, "the how-to names no option on its own; the finder is broken"
-    known = all_naswot_options()
-    unknown = [f"{source}: {option}" for source, option in mentions if option not in known]
+    unknown = unknown_option_mentions(README.read_text(), "cluster/README.md")
     assert not unknown, "options named in cluster/README.md that no naswot-ray command has:\n" + "\n".join(unknown)
 
 
@@ -166,8 +165,7 @@ def test_an_invented_command_in_the_readme_fails(addition, culprit):
 
 def test_an_invented_option_named_in_readme_prose_fails():
     text = README.read_text() + "\nResume with `--resume` or pass --shard-count to split the run.\n"
-    known = all_naswot_options()
-    unknown = {option for _, option in option_mentions(text, "README") if option not in known}
+    unknown = {mention.split(": ")[1] for mention in unknown_option_mentions(text, "README")}
     assert unknown == {"--resume", "--shard-count"}
 
 

@@ -108,4 +108,5 @@ def test_scorers_start_on_a_node_that_joins_mid_run(small_cluster, tmp_path) -> 
     assert summary.joined == 2 and summary.workers == 3 and summary.scored == 80
     workers = {r["worker"].split("@")[0] for r in Store(str(store)).read("scores").to_pylist()}
     assert {"scorer-1", "scorer-2"} & workers, workers
+    assert len(workers) <= summary.scorers_working <= 3  # every scorer that wrote rows has reported
     assert any("2 joined while running" in line for line in summary.lines())
